@@ -1,0 +1,149 @@
+# Aurora — continuous deployment for Kubernetes, as an operator.
+#
+#   make demo    run a sample canary deployment on the embedded default (`aurora dev`)
+#   make test    run the tests against real Kubernetes control planes built from source
+#
+# Every version is pinned here, in one place.
+
+# Image of the aurora binary.
+IMG ?= ghcr.io/aurora-cd/aurora:dev
+# Version of the OLM bundle.
+VERSION ?= 0.1.0
+
+# Kubernetes test binaries (built from source by hack/test-binaries.sh, cached under bin/).
+KUBE_VERSION ?= v1.37.2
+STAGING_VERSION ?= v0.37.2
+ETCD_VERSION ?= v3.7.0
+KWOK_VERSION ?= v0.8.0
+# Code generators and deploy tools.
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.8.1
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+export GOTOOLCHAIN = local
+
+LOCALBIN ?= $(CURDIR)/bin
+TOOLBIN ?= $(LOCALBIN)/tools
+CONTROLLER_GEN ?= $(TOOLBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+KUSTOMIZE ?= $(TOOLBIN)/kustomize-$(KUSTOMIZE_VERSION)
+TEST_BINARIES = KUBE_VERSION=$(KUBE_VERSION) STAGING_VERSION=$(STAGING_VERSION) ETCD_VERSION=$(ETCD_VERSION) KWOK_VERSION=$(KWOK_VERSION) hack/test-binaries.sh
+# Directory of the test binaries; building them on first use.
+TEST_ASSETS = $$($(TEST_BINARIES) | tail -n 1)
+KUBECTL = $(TEST_ASSETS)/kubectl
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate CRDs and the manager's ClusterRole from the Go types and markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:allowDangerousTypes=true paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: test-binaries
+test-binaries: ## Build (once) kube-apiserver, etcd, kubectl, kube-controller-manager, kube-scheduler and kwok.
+	@$(TEST_BINARIES)
+
+.PHONY: test
+test: fmt vet test-binaries ## Run the tests (API and full clusters on real control planes; checks generated code is current).
+	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s \
+		go test $$(go list ./... | grep -v /test/e2e) -count=1 -timeout 30m -coverprofile cover.out
+
+.PHONY: test-e2e
+test-e2e: test-binaries ## Run the multi-cluster end-to-end suites (cloud + target clusters).
+	@echo "test-e2e: not yet: the multi-cluster suites arrive with the Agent Hub and the Remote Network Agent"
+
+.PHONY: bench
+bench: test-binaries ## Run the benchmarks and print their figures.
+	@echo "bench: not yet: the Hub and rollout benchmarks arrive with the tunnel and the executor"
+
+##@ Build
+
+.PHONY: build
+build: fmt vet ## Build the aurora binary into bin/aurora.
+	go build -o $(LOCALBIN)/aurora ./cmd/aurora
+
+.PHONY: run
+run: fmt vet ## Run the controller manager against the cluster of the current kubeconfig.
+	go run ./cmd/aurora controller
+
+.PHONY: demo
+demo: ## Run a sample canary deployment on the embedded default (aurora dev).
+	@echo "demo: not yet: 'aurora dev' (the embedded cloud and target clusters) is not built yet"
+
+.PHONY: docker-build
+docker-build: ## Build the container image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the container image.
+	docker push $(IMG)
+
+.PHONY: bundle
+bundle: ## Generate and validate the OLM bundle.
+	@echo "bundle: not yet: the OLM bundle arrives with the shipping work"
+
+##@ Deployment
+
+.PHONY: install
+install: manifests kustomize ## Install the CRDs into the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Remove the CRDs from the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
+
+.PHONY: deploy
+deploy: manifests kustomize ## Deploy the control plane into the cluster of the current kubeconfig.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: kustomize ## Remove the control plane from the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+##@ Tools
+
+.PHONY: tools
+tools: controller-gen kustomize test-binaries ## Install every tool the Makefile uses into bin/.
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN)
+$(CONTROLLER_GEN):
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE)
+$(KUSTOMIZE):
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+# go-install-tool installs package $2 at version $3 as the versioned file $1.
+define go-install-tool
+@[ -f "$(1)" ] || { \
+set -e; \
+mkdir -p $(TOOLBIN); \
+echo "Installing $(2)@$(3)"; \
+rm -f "$(1)"; \
+GOBIN="$(TOOLBIN)" go install "$(2)@$(3)"; \
+mv "$(TOOLBIN)/$$(basename "$(2)" | sed 's/^v[0-9]*$$/kustomize/')" "$(1)"; \
+}
+endef

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/aurora-cd/aurora/internal/scheme"
+)
+
+// controllerOptions are the flags of `aurora controller`.
+type controllerOptions struct {
+	metricsAddr  string
+	probeAddr    string
+	leaderElect  bool
+	secureMetric bool
+	zap          zap.Options
+}
+
+func newControllerCommand() *cobra.Command {
+	opts := controllerOptions{}
+	cmd := &cobra.Command{
+		Use:     "controller",
+		GroupID: groupComponents,
+		Short:   "Run the controller manager of the cloud cluster",
+		Long: "Runs the reconcilers of Aurora's kinds against the cluster of the current kubeconfig\n" +
+			"(or the in-cluster configuration), with leader election, health probes and metrics.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runController(cmd, opts) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 for none).")
+	f.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
+	f.BoolVar(&opts.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica reconciles at a time.")
+	f.BoolVar(&opts.secureMetric, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
+	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	opts.zap.BindFlags(zapFlags)
+	f.AddGoFlagSet(zapFlags)
+	return cmd
+}
+
+func runController(cmd *cobra.Command, opts controllerOptions) error {
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	log := ctrl.Log.WithName("setup")
+
+	metricsOpts := metricsserver.Options{
+		BindAddress:   opts.metricsAddr,
+		SecureServing: opts.secureMetric,
+		// HTTP/2 stays off: it is exposed to the HTTP/2 Stream Cancellation and Rapid Reset CVEs.
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"}; c.MinVersion = tls.VersionTLS12 }},
+	}
+	if opts.secureMetric {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme.New(),
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: opts.probeAddr,
+		LeaderElection:         opts.leaderElect,
+		LeaderElectionID:       "controller.aurora.dev",
+	})
+	if err != nil {
+		return fmt.Errorf("creating the controller manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the readiness check: %w", err)
+	}
+	log.Info("Starting the controller manager")
+	if err := mgr.Start(cmd.Context()); err != nil {
+		return fmt.Errorf("running the controller manager: %w", err)
+	}
+	return nil
+}
