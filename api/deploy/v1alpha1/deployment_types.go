@@ -6,8 +6,8 @@ import (
 
 // DeploymentSpec is a deploy.yml: its body pasted under spec is a valid Deployment. Manifests are
 // carried inline (the aurora CLI resolves paths, directories and URLs before it submits).
-// +kubebuilder:validation:XValidation:rule="self.targets.all(k, has(self.strategies) && self.targets[k].strategy in self.strategies)",messageExpression="self.targets.filter(k, !(has(self.strategies) && self.targets[k].strategy in self.strategies)).map(k, 'targets.' + k + '.strategy: no strategy named \\'' + self.targets[k].strategy + '\\' in spec.strategies').join('; ')"
-// +kubebuilder:validation:XValidation:rule="self.targets.all(k, !has(self.targets[k].constraints) || !has(self.targets[k].constraints.dependsOn) || self.targets[k].constraints.dependsOn.all(d, d in self.targets && d != k))",messageExpression="self.targets.filter(k, has(self.targets[k].constraints) && has(self.targets[k].constraints.dependsOn) && self.targets[k].constraints.dependsOn.exists(d, !(d in self.targets) || d == k)).map(k, 'targets.' + k + '.constraints.dependsOn: names a target that is not in spec.targets, or the target itself').join('; ')"
+// +kubebuilder:validation:XValidation:rule="self.targets.all(k, has(self.strategies) && self.targets[k].strategy in self.strategies)",message="targets[].strategy: every target's strategy must be the name of an entry in spec.strategies"
+// +kubebuilder:validation:XValidation:rule="self.targets.all(k, !has(self.targets[k].constraints) || !has(self.targets[k].constraints.dependsOn) || self.targets[k].constraints.dependsOn.all(d, d in self.targets && d != k))",message="targets[].constraints.dependsOn: every name must be another key of spec.targets"
 // +kubebuilder:validation:XValidation:rule="self.manifests.all(m, !has(m.targets) || m.targets.all(t, t in self.targets))",message="manifests[].targets: every name must be a key of spec.targets"
 // +kubebuilder:validation:XValidation:rule="!has(self.targetFilters) || self.targetFilters.all(f, f.includeTarget in self.targets)",message="targetFilters[].includeTarget: every name must be a key of spec.targets"
 type DeploymentSpec struct {

@@ -80,6 +80,7 @@ type PauseStep struct {
 	// tenant admins can always approve.
 	// +optional
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
 	// +listType=set
 	RequiresRoles []string `json:"requiresRoles,omitempty"`
 
@@ -137,6 +138,7 @@ type AnalysisStep struct {
 	// queries are names of spec.analysis.queries to run.
 	// +required
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	Queries []string `json:"queries"`
 
@@ -175,6 +177,7 @@ type ExposeServicesStep struct {
 	// services are Services in the application's namespace, each with a single HTTP port.
 	// +required
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
 	// +listType=set
 	Services []string `json:"services"`
 
@@ -196,12 +199,14 @@ type BlueGreenStrategy struct {
 
 	// redirectTrafficAfter are conditions, run in parallel, that must pass before the switch.
 	// +optional
+	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
 	RedirectTrafficAfter []BlueGreenCondition `json:"redirectTrafficAfter,omitempty"`
 
 	// shutDownOldVersionAfter are conditions, run in parallel, that must pass before the old
 	// version is removed.
 	// +optional
+	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
 	ShutDownOldVersionAfter []BlueGreenCondition `json:"shutDownOldVersionAfter,omitempty"`
 }

@@ -77,6 +77,7 @@ type RolloutSpec struct {
 	// manifests are the YAML documents to apply, each holding one or more objects.
 	// +required
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=256
 	// +listType=atomic
 	Manifests []string `json:"manifests"`
 
@@ -94,11 +95,13 @@ type RolloutSpec struct {
 
 	// webhooks are the webhooks that the strategy's runWebhook steps name.
 	// +optional
+	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	Webhooks []deployv1alpha1.Webhook `json:"webhooks,omitempty"`
 
 	// trafficManagement is the traffic configuration that applies to this target.
 	// +optional
+	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	TrafficManagement []deployv1alpha1.TrafficManagement `json:"trafficManagement,omitempty"`
 
@@ -116,6 +119,7 @@ type RolloutSpec struct {
 
 	// decisions are the Judgments that reached this Rollout, in order.
 	// +optional
+	// +kubebuilder:validation:MaxItems=256
 	// +listType=map
 	// +listMapKey=name
 	Decisions []RolloutDecision `json:"decisions,omitempty"`
