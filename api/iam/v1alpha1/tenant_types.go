@@ -20,20 +20,28 @@ const (
 	NamespaceConflictReason = "NamespaceConflict"
 )
 
+// NamespaceName is the namespace of the cloud cluster that holds the resources of the tenant of
+// this organization and environment: aurora-<organization>-<environment>.
+func NamespaceName(organization, environment string) string {
+	return "aurora-" + organization + "-" + environment
+}
+
 // TenantSpec is an organization and one of its environments.
 type TenantSpec struct {
-	// organization is the name of the organization the tenant belongs to: a DNS label.
+	// organization is the name of the organization the tenant belongs to: a DNS label of at most
+	// 27 characters.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=30
+	// +kubebuilder:validation:MaxLength=27
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
 	Organization string `json:"organization"`
 
-	// environment is the environment of the organization, such as staging or prod: a DNS label.
+	// environment is the environment of the organization, such as staging or prod: a DNS label of
+	// at most 27 characters.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=30
+	// +kubebuilder:validation:MaxLength=27
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="environment is immutable"
 	Environment string `json:"environment"`
