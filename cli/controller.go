@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/aurora-cd/aurora/controllers/machinecredential"
+	"github.com/aurora-cd/aurora/controllers/tenant"
 	"github.com/aurora-cd/aurora/internal/scheme"
 )
 
@@ -21,6 +23,7 @@ type controllerOptions struct {
 	probeAddr    string
 	leaderElect  bool
 	secureMetric bool
+	components   []string
 	zap          zap.Options
 }
 
@@ -40,6 +43,8 @@ func newControllerCommand() *cobra.Command {
 	f.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
 	f.BoolVar(&opts.leaderElect, "leader-elect", false, "Elect a leader, so that only one replica reconciles at a time.")
 	f.BoolVar(&opts.secureMetric, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
+	f.StringSliceVar(&opts.components, "tenant-component-service-accounts", []string{"aurora-system/aurora-hub", "aurora-system/aurora-server"},
+		"ServiceAccounts (namespace/name) of the Hub and the REST API, bound to the components Role in every tenant namespace.")
 	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	opts.zap.BindFlags(zapFlags)
 	f.AddGoFlagSet(zapFlags)
@@ -73,6 +78,9 @@ func runController(cmd *cobra.Command, opts controllerOptions) error {
 	if err != nil {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
+	if err := setupReconcilers(mgr, opts); err != nil {
+		return err
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the health check: %w", err)
 	}
@@ -82,6 +90,25 @@ func runController(cmd *cobra.Command, opts controllerOptions) error {
 	log.Info("Starting the controller manager")
 	if err := mgr.Start(cmd.Context()); err != nil {
 		return fmt.Errorf("running the controller manager: %w", err)
+	}
+	return nil
+}
+
+// setupReconcilers registers every reconciler of the cloud cluster with the manager.
+func setupReconcilers(mgr ctrl.Manager, opts controllerOptions) error {
+	var components []tenant.ServiceAccountRef
+	for _, c := range opts.components {
+		ref, err := tenant.ParseServiceAccountRef(c)
+		if err != nil {
+			return fmt.Errorf("--tenant-component-service-accounts: %w", err)
+		}
+		components = append(components, ref)
+	}
+	if err := (&tenant.Reconciler{Client: mgr.GetClient(), Components: components}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Tenant controller: %w", err)
+	}
+	if err := (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the MachineCredential controller: %w", err)
 	}
 	return nil
 }
