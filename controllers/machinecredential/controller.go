@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
-	"github.com/aurora-cd/aurora/api/meta"
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
+	"github.com/aurora-cd/aurora/api/meta"
 	"github.com/aurora-cd/aurora/internal/clientsecret"
 )
 

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/aurora-cd/aurora/api/meta"
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
+	"github.com/aurora-cd/aurora/api/meta"
 	"github.com/aurora-cd/aurora/controllers/machinecredential"
 	"github.com/aurora-cd/aurora/internal/clientsecret"
 )
@@ -120,7 +120,7 @@ var _ = Describe("MachineCredential controller", func() {
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(mc), mc)).To(Succeed())
 			g.Expect(apimeta.IsStatusConditionTrue(mc.Status.Conditions, meta.StalledCondition)).To(BeTrue())
-		}).WithContext(ctx).WithTimeout(15 * time.Second).Should(Succeed(), "the controller looks again when the credential expires")
+		}).WithContext(ctx).WithTimeout(15*time.Second).Should(Succeed(), "the controller looks again when the credential expires")
 		ready := apimeta.FindStatusCondition(mc.Status.Conditions, meta.ReadyCondition)
 		Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 		Expect(ready.Reason).To(Equal(iamv1alpha1.ExpiredReason))

@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/aurora-cd/aurora/api/meta"
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
+	"github.com/aurora-cd/aurora/api/meta"
 )
 
 const (

@@ -17,8 +17,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/aurora-cd/aurora/api/meta"
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
+	"github.com/aurora-cd/aurora/api/meta"
 	"github.com/aurora-cd/aurora/controllers/tenant"
 )
 
@@ -70,7 +70,7 @@ var _ = Describe("Tenant controller", func() {
 		Expect(k8sClient.Delete(ctx, tn)).To(Succeed())
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Name: "aurora-acme-prod"}, &corev1.Namespace{}))
-		}).WithContext(ctx).WithTimeout(90 * time.Second).Should(BeTrue(), "the namespace is deleted")
+		}).WithContext(ctx).WithTimeout(90*time.Second).Should(BeTrue(), "the namespace is deleted")
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(tn), &iamv1alpha1.Tenant{}))
 		}).WithContext(ctx).Should(BeTrue(), "the finalizer is removed once the namespace is gone")

@@ -36,9 +36,9 @@ func ParseServiceAccountRef(s string) (ServiceAccountRef, error) {
 // tenantLabels are the labels of every object Aurora creates for a tenant.
 func tenantLabels(t *iamv1alpha1.Tenant) map[string]string {
 	return map[string]string{
-		iamv1alpha1.TenantLabel:       t.Name,
-		iamv1alpha1.OrganizationLabel: t.Spec.Organization,
-		iamv1alpha1.EnvironmentLabel:  t.Spec.Environment,
+		iamv1alpha1.TenantLabel:        t.Name,
+		iamv1alpha1.OrganizationLabel:  t.Spec.Organization,
+		iamv1alpha1.EnvironmentLabel:   t.Spec.Environment,
 		"app.kubernetes.io/managed-by": "aurora",
 	}
 }
