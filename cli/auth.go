@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/aurora-cd/aurora/auth"
+	"github.com/aurora-cd/aurora/internal/envelope"
+	"github.com/aurora-cd/aurora/internal/tlsutil"
+)
+
+// authOptions are the flags of `aurora auth`.
+type authOptions struct {
+	kubeconfig        string
+	listen            string
+	issuer            string
+	audiences         []string
+	tlsCertFile       string
+	tlsKeyFile        string
+	masterKeyFile     string
+	keysNamespace     string
+	keysSecret        string
+	tokenLifetime     time.Duration
+	keyRotationPeriod time.Duration
+	limits            auth.RateLimits
+	zap               zap.Options
+}
+
+func newAuthCommand() *cobra.Command {
+	opts := authOptions{}
+	cmd := &cobra.Command{
+		Use:     "auth",
+		GroupID: groupComponents,
+		Short:   "Run the OIDC auth service",
+		Long: "Runs Aurora's OpenID Connect provider over HTTPS (TLS 1.2 or newer): the discovery document\n" +
+			"(/.well-known/openid-configuration), the JWKS (/.well-known/jwks.json) and the token endpoint\n" +
+			"(/oauth/token, client-credentials grant with client_secret_basic or client_secret_post).\n\n" +
+			"Clients are the MachineCredentials of the cloud cluster. Tokens are ES256 JWTs carrying the\n" +
+			"principal (type, organization, environment, name, scopes, roles). The signing keys are kept in a\n" +
+			"Secret, sealed with AES-256-GCM under the master key, rotated on a schedule; replicas share them.",
+		Example: "  aurora auth --issuer https://auth.aurora.example --tls-cert-file tls.crt --tls-key-file tls.key \\\n" +
+			"    --master-key-file /etc/aurora/master-key",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAuth(cmd, opts) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.kubeconfig, "kubeconfig", "", "Kubeconfig of the cloud cluster (default: $KUBECONFIG, ~/.kube/config or in-cluster).")
+	f.StringVar(&opts.listen, "listen-address", ":8443", "Address to serve HTTPS on.")
+	f.StringVar(&opts.issuer, "issuer", "", "Public https URL of the service: the iss of every token and the base of discovery (required).")
+	f.StringSliceVar(&opts.audiences, "audience", []string{auth.DefaultAudience}, "Audiences clients may ask for; the first is the default.")
+	f.StringVar(&opts.tlsCertFile, "tls-cert-file", "", "PEM certificate (chain) to serve (required).")
+	f.StringVar(&opts.tlsKeyFile, "tls-key-file", "", "PEM private key of the certificate (required).")
+	f.StringVar(&opts.masterKeyFile, "master-key-file", "", "File holding the 32-byte master key, base64 or hex, that seals the signing keys (required).")
+	f.StringVar(&opts.keysNamespace, "keys-namespace", "aurora-system", "Namespace of the Secret holding the sealed signing keys.")
+	f.StringVar(&opts.keysSecret, "keys-secret", "aurora-auth-signing-keys", "Name of the Secret holding the sealed signing keys.")
+	f.DurationVar(&opts.tokenLifetime, "token-lifetime", auth.DefaultTokenLifetime, "How long an access token is valid.")
+	f.DurationVar(&opts.keyRotationPeriod, "key-rotation-period", 24*time.Hour, "How long a signing key signs before the next one takes over.")
+	f.Float64Var(&opts.limits.RequestsPerSecond, "rate-requests-per-second", 20, "Token requests per second allowed from one address.")
+	f.IntVar(&opts.limits.RequestBurst, "rate-request-burst", 40, "Burst of token requests allowed from one address.")
+	f.Float64Var(&opts.limits.FailuresPerMinute, "rate-client-failures-per-minute", 5, "Failed authentications per minute allowed for one client id before it is locked out.")
+	f.IntVar(&opts.limits.FailureBurst, "rate-client-failure-burst", 10, "Burst of failed authentications allowed for one client id.")
+	f.Float64Var(&opts.limits.AddressFailuresPerMinute, "rate-address-failures-per-minute", 30, "Failed authentications per minute allowed from one address.")
+	f.IntVar(&opts.limits.AddressFailureBurst, "rate-address-failure-burst", 60, "Burst of failed authentications allowed from one address.")
+	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	opts.zap.BindFlags(zapFlags)
+	f.AddGoFlagSet(zapFlags)
+	for _, required := range []string{"issuer", "tls-cert-file", "tls-key-file", "master-key-file"} {
+		_ = cmd.MarkFlagRequired(required)
+	}
+	return cmd
+}
+
+func runAuth(cmd *cobra.Command, opts authOptions) error {
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	keyText, err := os.ReadFile(opts.masterKeyFile)
+	if err != nil {
+		return fmt.Errorf("--master-key-file: %w", err)
+	}
+	masterKey, err := envelope.ParseMasterKey(string(keyText))
+	if err != nil {
+		return fmt.Errorf("--master-key-file %s: %w", opts.masterKeyFile, err)
+	}
+	certPEM, err := os.ReadFile(opts.tlsCertFile)
+	if err != nil {
+		return fmt.Errorf("--tls-cert-file: %w", err)
+	}
+	keyPEM, err := os.ReadFile(opts.tlsKeyFile)
+	if err != nil {
+		return fmt.Errorf("--tls-key-file: %w", err)
+	}
+	tlsConfig, err := tlsutil.ServerConfig(certPEM, keyPEM)
+	if err != nil {
+		return fmt.Errorf("--tls-cert-file/--tls-key-file: %w", err)
+	}
+	cfg, err := restConfig(opts.kubeconfig)
+	if err != nil {
+		return err
+	}
+	server, err := auth.NewServer(cmd.Context(), auth.ServerConfig{
+		Kubernetes: cfg, Issuer: opts.issuer, Audiences: opts.audiences, TokenLifetime: opts.tokenLifetime,
+		RateLimits: opts.limits, KeysNamespace: opts.keysNamespace, KeysSecret: opts.keysSecret,
+		MasterKey: masterKey, KeyRotationPeriod: opts.keyRotationPeriod, TLS: tlsConfig,
+	})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("--listen-address: %w", err)
+	}
+	return server.Serve(cmd.Context(), l)
+}
