@@ -93,7 +93,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		plan.keep = append(plan.keep, iamv1alpha1.SecretHash{Hash: hash, CreatedAt: metav1.Time{Time: now}})
 		mc.Status.ObservedRotationRequest = mc.Spec.RotationRequest
 		mc.Status.LastRotatedAt = &metav1.Time{Time: now}
-		log.Info("Issued a client secret", "clientID", mc.Status.ClientID, "secret", SecretName(mc.Name))
+		log.Info("Issued a client secret", "clientID", mc.Status.ClientID, "secretName", SecretName(mc.Name))
 	}
 	mc.Status.SecretHashes = plan.keep
 	mc.Status.SecretName = SecretName(mc.Name)
