@@ -26,6 +26,8 @@ type Client struct {
 	Organization, Environment string
 	// Scopes and Roles are what the credential holds.
 	Scopes, Roles []string
+	// Agents are the agent identifiers the credential may connect as; empty means any.
+	Agents []string
 	// ExpiresAt is when the credential expires, if it does.
 	ExpiresAt *time.Time
 }
@@ -100,7 +102,7 @@ func (m *MachineCredentials) Authenticate(ctx context.Context, clientID, secret 
 		// A credential outside a tenant namespace belongs to no tenant and gets no token.
 		return nil, errors.Join(ErrInvalidClient, fmt.Errorf("namespace %s is not a tenant namespace", ns.Name))
 	}
-	c := &Client{ClientID: clientID, Name: mc.Name, Namespace: mc.Namespace, Organization: org, Environment: env, Roles: mc.Spec.Roles}
+	c := &Client{ClientID: clientID, Name: mc.Name, Namespace: mc.Namespace, Organization: org, Environment: env, Roles: mc.Spec.Roles, Agents: mc.Spec.AgentIdentifiers}
 	for _, s := range mc.Spec.Scopes {
 		c.Scopes = append(c.Scopes, string(s))
 	}

@@ -134,7 +134,7 @@ func (s *Service) machineClaims(c *Client, scopes []string, audience string) (*p
 		Scope: principal.ScopeString(scopes),
 		Principal: principal.Principal{
 			Type: principal.Machine, Name: c.Name, Organization: c.Organization, Environment: c.Environment,
-			Scopes: scopes, Roles: c.Roles, ClientID: c.ClientID,
+			Scopes: scopes, Roles: c.Roles, ClientID: c.ClientID, Agents: c.Agents,
 		},
 	}, nil
 }

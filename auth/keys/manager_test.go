@@ -84,6 +84,16 @@ var _ = Describe("Manager", func() {
 		Expect(getSecret(ctx, name).ResourceVersion).To(Equal(before))
 	})
 
+	It("fills a Secret that exists without keys, keeping what else it holds", func(ctx SpecContext) {
+		Expect(cluster.Client.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{"team": "auth"}},
+		})).To(Succeed())
+		m := loadedManager(ctx, name, masterKey, clock)
+		secret := getSecret(ctx, name)
+		Expect(secret.Labels).To(HaveKeyWithValue("team", "auth"))
+		Expect(decodeStoredKeys(secret).currentKids()).To(Equal([]string{m.CurrentKeyID()}))
+	})
+
 	It("gives a second Manager with the same master key the same keys", func(ctx SpecContext) {
 		first := loadedManager(ctx, name, masterKey, clock)
 		token := sign(first, "alice", clock)

@@ -38,6 +38,13 @@ type Principal struct {
 	Roles []string `json:"roles,omitempty"`
 	// ClientID is the MachineCredential's client id (machines only).
 	ClientID string `json:"clientId,omitempty"`
+	// Agents are the agent identifiers the principal may connect as; empty means any of the tenant.
+	Agents []string `json:"agents,omitempty"`
+}
+
+// MayActAsAgent reports whether the principal may connect to the Agent Hub as the agent id.
+func (p Principal) MayActAsAgent(id string) bool {
+	return id != "" && p.HasScope(iamv1alpha1.ScopeAgentHubFull) && (len(p.Agents) == 0 || slices.Contains(p.Agents, id))
 }
 
 // Namespace is the cloud cluster namespace of the principal's tenant.

@@ -51,3 +51,25 @@ func TestScopeStringRoundTrip(t *testing.T) {
 		t.Errorf("round trip = %v", out)
 	}
 }
+
+func TestMayActAsAgent(t *testing.T) {
+	hub := []string{"api:agentHub:full"}
+	tests := []struct {
+		name string
+		p    Principal
+		id   string
+		want bool
+	}{
+		{"any agent of the tenant", Principal{Scopes: hub}, "staging", true},
+		{"a listed agent", Principal{Scopes: hub, Agents: []string{"staging", "prod"}}, "prod", true},
+		{"an unlisted agent", Principal{Scopes: hub, Agents: []string{"staging"}}, "prod", false},
+		{"no hub scope", Principal{Scopes: []string{"api:deployment:full"}}, "staging", false},
+		{"tenant scope implies the hub", Principal{Scopes: []string{"api:tenant:full"}}, "staging", true},
+		{"an empty identifier", Principal{Scopes: hub}, "", false},
+	}
+	for _, tt := range tests {
+		if got := tt.p.MayActAsAgent(tt.id); got != tt.want {
+			t.Errorf("%s: MayActAsAgent(%q) = %v, want %v", tt.name, tt.id, got, tt.want)
+		}
+	}
+}

@@ -56,6 +56,14 @@ type MachineCredentialSpec struct {
 	// +listType=set
 	Roles []string `json:"roles,omitempty"`
 
+	// agentIdentifiers limits the Remote Network Agents this credential may connect to the Agent Hub
+	// as. Empty means any agent of the tenant.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	// +listType=set
+	AgentIdentifiers []string `json:"agentIdentifiers,omitempty"`
+
 	// expiresAt is when the credential stops issuing tokens. Unset means it never expires.
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`

@@ -97,6 +97,11 @@ func (in *MachineCredentialSpec) DeepCopyInto(out *MachineCredentialSpec) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.AgentIdentifiers != nil {
+		in, out := &in.AgentIdentifiers, &out.AgentIdentifiers
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.ExpiresAt != nil {
 		in, out := &in.ExpiresAt, &out.ExpiresAt
 		*out = (*in).DeepCopy()

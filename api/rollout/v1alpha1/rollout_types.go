@@ -6,8 +6,16 @@ import (
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 )
 
-// Labels on a Rollout.
+// Labels and annotations on a Rollout.
 const (
+	// CloudUIDAnnotation, on a Rollout mirrored into a target cluster, is the cloud Rollout's uid.
+	CloudUIDAnnotation = "rollout.aurora.dev/cloud-uid"
+	// CloudGenerationAnnotation, on a mirrored Rollout, is the cloud generation it carries.
+	CloudGenerationAnnotation = "rollout.aurora.dev/cloud-generation"
+	// CloudNamespaceAnnotation, on a mirrored Rollout, is the cloud Rollout's namespace.
+	CloudNamespaceAnnotation = "rollout.aurora.dev/cloud-namespace"
+	// MirroredLabel marks Rollouts that an agent mirrored into its cluster.
+	MirroredLabel = "rollout.aurora.dev/mirrored"
 	// DeploymentLabel names the Deployment a Rollout was generated for.
 	DeploymentLabel = "rollout.aurora.dev/deployment"
 	// TargetLabel names the deploy file target a Rollout was generated for.
@@ -196,6 +204,11 @@ type RolloutStatus struct {
 	// appliedGeneration is the generation the agent applied in the target cluster.
 	// +optional
 	AppliedGeneration int64 `json:"appliedGeneration,omitempty"`
+
+	// observedAt is when the agent read this status in the target cluster; the Hub writes only
+	// observations newer than this one.
+	// +optional
+	ObservedAt *metav1.MicroTime `json:"observedAt,omitempty"`
 
 	// startedAt is when the executor started the Rollout.
 	// +optional
