@@ -18,6 +18,9 @@ KWOK_VERSION ?= v0.8.0
 # Code generators and deploy tools.
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.1
+BUF_VERSION ?= v1.75.0
+PROTOC_GEN_GO_VERSION ?= v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION ?= v1.6.0
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -27,6 +30,9 @@ LOCALBIN ?= $(CURDIR)/bin
 TOOLBIN ?= $(LOCALBIN)/tools
 CONTROLLER_GEN ?= $(TOOLBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(TOOLBIN)/kustomize-$(KUSTOMIZE_VERSION)
+BUF ?= $(TOOLBIN)/buf-$(BUF_VERSION)
+PROTOC_GEN_GO ?= $(TOOLBIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
+PROTOC_GEN_GO_GRPC ?= $(TOOLBIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
 TEST_BINARIES = KUBE_VERSION=$(KUBE_VERSION) STAGING_VERSION=$(STAGING_VERSION) ETCD_VERSION=$(ETCD_VERSION) KWOK_VERSION=$(KWOK_VERSION) hack/test-binaries.sh
 # Directory of the test binaries; building them on first use.
 TEST_ASSETS = $$($(TEST_BINARIES) | tail -n 1)
@@ -48,8 +54,9 @@ manifests: controller-gen ## Generate CRDs and the manager's ClusterRole from th
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:allowDangerousTypes=true paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
 .PHONY: generate
-generate: controller-gen ## Generate DeepCopy methods.
+generate: controller-gen proto-tools ## Generate DeepCopy methods and the tunnel's protobuf and gRPC code (buf.gen.yaml).
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+	$(BUF) generate
 
 .PHONY: fmt
 fmt: ## Run go fmt.
@@ -64,7 +71,7 @@ test-binaries: ## Build (once) kube-apiserver, etcd, kubectl, kube-controller-ma
 	@$(TEST_BINARIES)
 
 .PHONY: test
-test: fmt vet test-binaries ## Run the tests (API and full clusters on real control planes; checks generated code is current).
+test: fmt vet test-binaries proto-tools controller-gen ## Run the tests (API and full clusters on real control planes; checks generated code is current).
 	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s \
 		go test $$(go list ./... | grep -v /test/e2e) -count=1 -timeout 30m -coverprofile cover.out
 
@@ -124,7 +131,16 @@ undeploy: kustomize ## Remove the control plane from the cluster of the current 
 ##@ Tools
 
 .PHONY: tools
-tools: controller-gen kustomize test-binaries ## Install every tool the Makefile uses into bin/.
+tools: controller-gen kustomize proto-tools test-binaries ## Install every tool the Makefile uses into bin/.
+
+.PHONY: proto-tools
+proto-tools: $(BUF) $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC) ## Install buf and the protobuf Go plugins.
+$(BUF):
+	$(call go-install-tool,$(BUF),github.com/bufbuild/buf/cmd/buf,$(BUF_VERSION))
+$(PROTOC_GEN_GO):
+	$(call go-install-tool,$(PROTOC_GEN_GO),google.golang.org/protobuf/cmd/protoc-gen-go,$(PROTOC_GEN_GO_VERSION))
+$(PROTOC_GEN_GO_GRPC):
+	$(call go-install-tool,$(PROTOC_GEN_GO_GRPC),google.golang.org/grpc/cmd/protoc-gen-go-grpc,$(PROTOC_GEN_GO_GRPC_VERSION))
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN)
@@ -142,8 +158,9 @@ define go-install-tool
 set -e; \
 mkdir -p $(TOOLBIN); \
 echo "Installing $(2)@$(3)"; \
-rm -f "$(1)"; \
-GOBIN="$(TOOLBIN)" go install "$(2)@$(3)"; \
-mv "$(TOOLBIN)/$$(basename "$(2)" | sed 's/^v[0-9]*$$/kustomize/')" "$(1)"; \
+tmp=$$(mktemp -d); \
+GOBIN="$$tmp" go install "$(2)@$(3)"; \
+mv "$$tmp"/* "$(1)"; \
+rmdir "$$tmp"; \
 }
 endef
