@@ -1,0 +1,51 @@
+package rna
+
+import (
+	"context"
+	"sync"
+)
+
+// fifo is an unbounded first-in first-out queue. The receiver pushes without ever blocking, so that
+// it keeps reading (and hearing heartbeats) while a slow apply is being handled.
+type fifo[T any] struct {
+	mu    sync.Mutex
+	items []T
+	// signal has one element when items may be non-empty.
+	signal chan struct{}
+}
+
+// init prepares an empty queue.
+func (q *fifo[T]) init() { q.signal = make(chan struct{}, 1) }
+
+// push appends an item.
+func (q *fifo[T]) push(item T) {
+	q.mu.Lock()
+	q.items = append(q.items, item)
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// pop removes and returns the oldest item, waiting for one; false when ctx ends first.
+func (q *fifo[T]) pop(ctx context.Context) (T, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			item := q.items[0]
+			var zero T
+			q.items[0] = zero
+			q.items = q.items[1:]
+			q.mu.Unlock()
+			return item, true
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			var zero T
+			return zero, false
+		case <-q.signal:
+		}
+	}
+}
