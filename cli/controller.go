@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/aurora-cd/aurora/controllers/deployment"
+	"github.com/aurora-cd/aurora/controllers/judgment"
 	"github.com/aurora-cd/aurora/controllers/machinecredential"
 	"github.com/aurora-cd/aurora/controllers/tenant"
 	"github.com/aurora-cd/aurora/internal/scheme"
@@ -109,6 +111,12 @@ func setupReconcilers(mgr ctrl.Manager, opts controllerOptions) error {
 	}
 	if err := (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the MachineCredential controller: %w", err)
+	}
+	if err := (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller")}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Deployment controller: %w", err)
+	}
+	if err := (&judgment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("aurora-judgment-controller")}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Judgment controller: %w", err)
 	}
 	return nil
 }

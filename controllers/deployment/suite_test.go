@@ -1,0 +1,75 @@
+package deployment_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/aurora-cd/aurora/controllers/deployment"
+	"github.com/aurora-cd/aurora/controllers/judgment"
+	"github.com/aurora-cd/aurora/internal/scheme"
+	"github.com/aurora-cd/aurora/internal/testcluster"
+)
+
+var (
+	k8sClient client.Client
+	// clock is the controllers' clock; tests move it forward to reach timeouts without waiting.
+	clock = &testClock{}
+)
+
+// testClock is the wall clock plus an offset that tests advance.
+type testClock struct{ offset atomic.Int64 }
+
+// Now returns the wall clock plus the offset.
+func (c *testClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward.
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+func TestDeployment(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Deployment controller suite")
+}
+
+var _ = BeforeSuite(func(ctx context.Context) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	s := scheme.New()
+	cluster, err := testcluster.StartAPI(ctx, testcluster.Options{
+		Name: "deployment", Scheme: s,
+		CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(cluster.Stop)
+	k8sClient = cluster.Client
+
+	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
+	Expect(err).NotTo(HaveOccurred())
+	Expect((&deployment.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("aurora-deployment-controller"),
+		Now:      clock.Now,
+	}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&judgment.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("aurora-judgment-controller"),
+		Now:       clock.Now,
+	}).SetupWithManager(mgr)).To(Succeed())
+	mgrCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
+	}()
+	DeferCleanup(func() { cancel(); <-done })
+}, NodeTimeout(20*time.Minute))
