@@ -1,0 +1,212 @@
+package devenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/aurora-cd/aurora/api/meta"
+	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
+	"github.com/aurora-cd/aurora/auth"
+	"github.com/aurora-cd/aurora/auth/verify"
+	"github.com/aurora-cd/aurora/controllers/deployment"
+	"github.com/aurora-cd/aurora/controllers/judgment"
+	"github.com/aurora-cd/aurora/controllers/machinecredential"
+	"github.com/aurora-cd/aurora/controllers/tenant"
+	"github.com/aurora-cd/aurora/hub"
+	"github.com/aurora-cd/aurora/internal/envelope"
+	"github.com/aurora-cd/aurora/internal/scheme"
+	"github.com/aurora-cd/aurora/internal/tlsutil"
+)
+
+// systemNamespace holds the control plane's own objects (the auth service's signing keys).
+const systemNamespace = "aurora-system"
+
+// startControlPlane runs the controllers, creates the demo tenant, and starts the auth service and
+// the Hub.
+func (e *Env) startControlPlane(ctx context.Context) error {
+	log := e.opts.Log
+	mgr, err := ctrl.NewManager(e.Cloud.Config, ctrl.Options{Scheme: scheme.New(), Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		return fmt.Errorf("creating the controller manager: %w", err)
+	}
+	for name, setup := range map[string]func() error{
+		"Tenant":            func() error { return (&tenant.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr) },
+		"MachineCredential": func() error { return (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr) },
+		"Deployment": func() error {
+			return (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller")}).SetupWithManager(mgr)
+		},
+		"Judgment": func() error {
+			return (&judgment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("aurora-judgment-controller")}).SetupWithManager(mgr)
+		},
+	} {
+		if err := setup(); err != nil {
+			return fmt.Errorf("setting up the %s controller: %w", name, err)
+		}
+	}
+	e.onStop(runInBackground(log, "controllers", mgr.Start))
+
+	log.Info("Creating the tenant", "organization", e.opts.Organization, "environment", e.opts.Environment)
+	if err := e.CloudClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}}); err != nil {
+		return fmt.Errorf("creating namespace %s: %w", systemNamespace, err)
+	}
+	tn := &iamv1alpha1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: e.opts.Organization + "-" + e.opts.Environment},
+		Spec:       iamv1alpha1.TenantSpec{Organization: e.opts.Organization, Environment: e.opts.Environment, DisplayName: "Aurora demo"},
+	}
+	if err := e.CloudClient.Create(ctx, tn); err != nil {
+		return fmt.Errorf("creating the tenant: %w", err)
+	}
+	if err := waitFor(ctx, time.Minute, func() (bool, error) {
+		if err := e.CloudClient.Get(ctx, client.ObjectKeyFromObject(tn), tn); err != nil {
+			return false, err
+		}
+		return apimeta.IsStatusConditionTrue(tn.Status.Conditions, meta.ReadyCondition), nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the tenant: %w", err)
+	}
+	e.TenantNamespace = tn.Status.Namespace
+
+	if err := e.startTLS(); err != nil {
+		return err
+	}
+	if err := e.startAuth(ctx); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("picking the Hub's address: %w", err)
+	}
+	e.HubAddress = l.Addr().String()
+	_ = l.Close()
+	if err := e.StartHub(ctx); err != nil {
+		return err
+	}
+	e.onStop(e.StopHub)
+
+	id, secret, err := e.createCredential(ctx, "deployer", []iamv1alpha1.Scope{iamv1alpha1.ScopeDeploymentFull, iamv1alpha1.ScopeInfrastructureRead}, nil)
+	if err != nil {
+		return err
+	}
+	e.Deployer = Credential{ClientID: id, ClientSecret: secret}
+	return nil
+}
+
+// startTLS makes the CA and the serving certificate of the auth service and the Hub.
+func (e *Env) startTLS() error {
+	ca, err := tlsutil.NewCA("aurora dev CA", 30*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("creating the CA: %w", err)
+	}
+	certPEM, keyPEM, err := ca.IssueServing([]string{"127.0.0.1", "localhost"}, 30*24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("issuing the serving certificate: %w", err)
+	}
+	if e.serverTLS, err = tlsutil.ServerConfig(certPEM, keyPEM); err != nil {
+		return fmt.Errorf("configuring TLS: %w", err)
+	}
+	if e.ClientTLS, err = tlsutil.ClientConfig(ca.CertPEM); err != nil {
+		return fmt.Errorf("configuring client TLS: %w", err)
+	}
+	e.CA = ca
+	e.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: e.ClientTLS}}
+	return nil
+}
+
+// startAuth runs the auth service and builds the token verifier of the Hub.
+func (e *Env) startAuth(ctx context.Context) error {
+	masterKey, err := envelope.NewMasterKey()
+	if err != nil {
+		return fmt.Errorf("creating the master key: %w", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listening for the auth service: %w", err)
+	}
+	e.Issuer = fmt.Sprintf("https://%s", l.Addr().String())
+	srv, err := auth.NewServer(ctx, auth.ServerConfig{
+		Kubernetes: e.Cloud.Config, Issuer: e.Issuer, KeysNamespace: systemNamespace, KeysSecret: "aurora-auth-signing-keys",
+		MasterKey: masterKey, TLS: e.serverTLS,
+	})
+	if err != nil {
+		_ = l.Close()
+		return fmt.Errorf("starting the auth service: %w", err)
+	}
+	e.authSrv = srv
+	e.onStop(runInBackground(e.opts.Log, "auth", func(ctx context.Context) error { return srv.Serve(ctx, l) }))
+	return waitFor(ctx, 30*time.Second, func() (bool, error) {
+		v, err := verify.NewVerifier(ctx, verify.Options{IssuerURL: e.Issuer, Audience: auth.DefaultAudience, HTTPClient: e.HTTPClient})
+		if err != nil {
+			return false, nil
+		}
+		e.verifier = v
+		return true, nil
+	})
+}
+
+// StartHub (re)starts the Agent Hub on HubAddress.
+func (e *Env) StartHub(ctx context.Context) error {
+	srv, err := hub.New(hub.Options{Cloud: e.Cloud.Config, Verifier: e.verifier, TLS: e.serverTLS, Replica: "hub-0",
+		HeartbeatInterval: e.opts.HeartbeatInterval, StatusWriteInterval: 5 * time.Second, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		return fmt.Errorf("creating the Hub: %w", err)
+	}
+	var l net.Listener
+	if err := waitFor(ctx, 10*time.Second, func() (bool, error) {
+		l, err = net.Listen("tcp", e.HubAddress)
+		return err == nil, nil
+	}); err != nil {
+		return fmt.Errorf("listening on %s for the Hub: %w", e.HubAddress, err)
+	}
+	stop := runInBackground(e.opts.Log, "hub", func(ctx context.Context) error { return srv.Serve(ctx, l) })
+	e.mu.Lock()
+	e.hubStop = stop
+	e.mu.Unlock()
+	return nil
+}
+
+// StopHub stops the Hub (gracefully: agents get Drain).
+func (e *Env) StopHub() {
+	e.mu.Lock()
+	stop := e.hubStop
+	e.hubStop = nil
+	e.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// createCredential creates a MachineCredential in the tenant namespace and returns its client id
+// and secret, once issued.
+func (e *Env) createCredential(ctx context.Context, name string, scopes []iamv1alpha1.Scope, agents []string) (string, string, error) {
+	mc := &iamv1alpha1.MachineCredential{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.TenantNamespace},
+		Spec: iamv1alpha1.MachineCredentialSpec{Scopes: scopes, AgentIdentifiers: agents, Roles: []string{"deployer"}}}
+	if err := e.CloudClient.Create(ctx, mc); err != nil {
+		return "", "", fmt.Errorf("creating credential %s: %w", name, err)
+	}
+	s := &corev1.Secret{}
+	if err := waitFor(ctx, 30*time.Second, func() (bool, error) {
+		err := e.CloudClient.Get(ctx, types.NamespacedName{Namespace: e.TenantNamespace, Name: machinecredential.SecretName(name)}, s)
+		return err == nil, client.IgnoreNotFound(err)
+	}); err != nil {
+		return "", "", fmt.Errorf("waiting for the secret of credential %s: %w", name, err)
+	}
+	return string(s.Data[machinecredential.ClientIDKey]), string(s.Data[machinecredential.ClientSecretKey]), nil
+}
+
+// waitFor polls cond every 100ms until it holds, fails, or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) { return cond() })
+}
