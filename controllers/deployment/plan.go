@@ -82,9 +82,11 @@ type PlannedDecision struct {
 // (status.targets[].startedAt); when they pass, its Rollout is created. A target whose dependency
 // ended otherwise is CANCELLED without starting. A running target's state follows its Rollout's
 // phase; once the Rollout succeeded, its afterDeployment gates run from the Rollout's end
-// (status.targets[].finishedAt). A Rollout not final within deploymentConfig.timeout of its
-// creation is cancelled (TimeoutDecision) and its target FAILED (TimedOut), unless the executor
-// reports later that it had succeeded before the deadline.
+// (status.targets[].finishedAt). A Rollout that its agent has not started within
+// deploymentConfig.timeout of its creation (the agent is unreachable, say) is cancelled
+// (TimeoutDecision) and its target FAILED (TimedOut), unless the executor reports later that it
+// had succeeded before the deadline. Once started, the executor enforces the timeout itself, in
+// the target cluster, and rolls back there.
 //
 // Accepted Judgments act through their bindings: decisions on constraint gates decide the gates;
 // every other decision (on a strategy step, rollback, cancel) is appended to the target's running
@@ -221,12 +223,17 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 
 	tp.Running = true
 	st.FinishedAt = nil
-	if !p.in.Now.Before(deadline) {
-		p.decide(tp, ro, rolloutv1alpha1.RolloutDecision{Name: TimeoutDecision, Decision: deployv1alpha1.DecisionCancel})
-		p.stop(tp, deployv1alpha1.StateFailed, deployv1alpha1.ReasonTimedOut, p.timedOutMessage(t, ro, timeout))
-		return
+	// Once the agent's executor runs the Rollout it enforces the timeout itself, per step, in the
+	// target cluster (and rolls back there, tunnel or no tunnel); the cloud only bounds how long a
+	// Rollout may wait for its agent to pick it up.
+	if !startedByAgent(ro) {
+		if !p.in.Now.Before(deadline) {
+			p.decide(tp, ro, rolloutv1alpha1.RolloutDecision{Name: TimeoutDecision, Decision: deployv1alpha1.DecisionCancel})
+			p.stop(tp, deployv1alpha1.StateFailed, deployv1alpha1.ReasonTimedOut, p.timedOutMessage(t, ro, timeout))
+			return
+		}
+		p.wakeAt(deadline)
 	}
-	p.wakeAt(deadline)
 	for _, dec := range decs.executor {
 		p.decide(tp, ro, dec)
 	}
@@ -552,4 +559,9 @@ func AgentConnectivity(agents []deployv1alpha1.Agent) map[string]bool {
 		out[id] = out[id] || a.Status.Connected
 	}
 	return out
+}
+
+// startedByAgent reports whether the target's agent applied the Rollout and its executor started it.
+func startedByAgent(ro *rolloutv1alpha1.Rollout) bool {
+	return ro.Status.AppliedGeneration > 0 || (ro.Status.Phase != "" && ro.Status.Phase != rolloutv1alpha1.PhasePending)
 }
