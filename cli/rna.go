@@ -21,6 +21,7 @@ import (
 	"github.com/aurora-cd/aurora/internal/tlsutil"
 	"github.com/aurora-cd/aurora/internal/version"
 	"github.com/aurora-cd/aurora/rna"
+	"github.com/aurora-cd/aurora/rna/executor"
 )
 
 // clientSecretEnv is the environment variable that may hold the agent's client secret.
@@ -156,6 +157,11 @@ func runRNA(cmd *cobra.Command, opts rnaOptions) error {
 	})
 	if err != nil {
 		return fmt.Errorf("creating the agent's manager: %w", err)
+	}
+	// The Rollout executor runs the mirrored Rollouts in this cluster; like the tunnel, only on the
+	// leader.
+	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor")}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Rollout executor: %w", err)
 	}
 	if err := mgr.Add(agent); err != nil {
 		return fmt.Errorf("adding the agent to the manager: %w", err)
