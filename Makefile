@@ -95,8 +95,8 @@ run: fmt vet ## Run the controller manager against the cluster of the current ku
 	go run ./cmd/aurora controller
 
 .PHONY: demo
-demo: ## Run a sample canary deployment on the embedded default (aurora dev).
-	@echo "demo: not yet: 'aurora dev' (the embedded cloud and target clusters) is not built yet"
+demo: test-binaries ## Run a sample canary deployment on the embedded default (aurora dev), with kubectl only.
+	hack/demo.sh
 
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine).
