@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/aurora-cd/aurora/api/meta"
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
+	"github.com/aurora-cd/aurora/api/meta"
 	"github.com/aurora-cd/aurora/auth"
 	"github.com/aurora-cd/aurora/auth/verify"
 	"github.com/aurora-cd/aurora/controllers/deployment"
@@ -43,8 +43,10 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
 	for name, setup := range map[string]func() error{
-		"Tenant":            func() error { return (&tenant.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr) },
-		"MachineCredential": func() error { return (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr) },
+		"Tenant": func() error { return (&tenant.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr) },
+		"MachineCredential": func() error {
+			return (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
+		},
 		"Deployment": func() error {
 			return (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller")}).SetupWithManager(mgr)
 		},

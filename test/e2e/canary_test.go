@@ -8,8 +8,8 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/aurora-cd/aurora/api/meta"
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	"github.com/aurora-cd/aurora/api/meta"
 	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
 )
 
