@@ -80,9 +80,13 @@ test-e2e: test-binaries ## Run only the multi-cluster suites (cloud + target clu
 	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s \
 		go test ./test/... -count=1 -timeout 30m -v
 
+# Simulated agents of the Hub benchmark (100, 1000, 10000, ...).
+BENCH_AGENTS ?= 1000
+
 .PHONY: bench
-bench: test-binaries ## Run the benchmarks and print their figures.
-	@echo "bench: not yet: the Hub and rollout benchmarks arrive with the tunnel and the executor"
+bench: test-binaries ## Run the Hub benchmark with BENCH_AGENTS simulated agents and print its figures.
+	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s AURORA_BENCH_AGENTS=$(BENCH_AGENTS) \
+		go test ./hub -run '^$$' -bench BenchmarkHubTunnels -benchtime=300x -timeout 30m
 
 ##@ Build
 

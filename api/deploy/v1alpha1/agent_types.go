@@ -18,11 +18,11 @@ const (
 // AgentSpec identifies a Remote Network Agent.
 type AgentSpec struct {
 	// agentIdentifier is the name the agent connects with; deploy files name it as a target's
-	// account.
+	// account. Lower-case letters, digits, '-' and '.', as it also names the Agent object.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$`
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="agentIdentifier is immutable"
 	AgentIdentifier string `json:"agentIdentifier"`
 
