@@ -140,6 +140,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		meta.MarkNotReady(d, meta.ProgressingWithRetryReason, err.Error())
 		return ctrl.Result{}, err
 	}
+	d.Status.Judgments = AuditTrail(judgments)
 	if d.Status.StartedAt == nil && !cancelledBeforeStart(d, judgments) {
 		adm, err := r.admit(ctx, d)
 		if err != nil {

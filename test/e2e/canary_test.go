@@ -53,6 +53,12 @@ var _ = Describe("A canary across two targets", func() {
 		expectPods(ctx, "prod", application, map[string]int{"v2": 10})
 
 		Expect(v2.Status.TargetProgress).To(Equal("2/2"))
+		Expect(v2.Status.Judgments).To(HaveLen(3), "the audit trail records every approval")
+		for _, j := range v2.Status.Judgments {
+			Expect(j.Author).To(Equal("e2e@aurora.dev"))
+			Expect(j.AppliedAt).NotTo(BeNil())
+			Expect(j.AppliedTo).NotTo(BeEmpty())
+		}
 		Expect(apimeta.IsStatusConditionTrue(v2.Status.Conditions, meta.ReadyCondition)).To(BeTrue())
 		for _, name := range []string{"staging", "prod"} {
 			t := targetStatus(v2, name)
@@ -89,6 +95,38 @@ var _ = Describe("A canary across two targets", func() {
 		judge(ctx, v2, "staging", "", deployv1alpha1.DecisionRollback)
 		waitState(ctx, v2, deployv1alpha1.StateRolledBack, 2*time.Minute)
 		expectPods(ctx, "staging", application, map[string]int{"v1": 4})
+	})
+
+	It("cancels a running canary on a cancel Judgment, back on the stable version", func(ctx SpecContext) {
+		const application = "cancel-app"
+		v1 := deployment("cancel-v1", application, app(application, "v1", 4, false), canary(100), "staging")
+		Expect(env.CloudClient.Create(ctx, v1)).To(Succeed())
+		waitState(ctx, v1, deployv1alpha1.StateSucceeded, 2*time.Minute)
+		v2 := deployment("cancel-v2", application, app(application, "v2", 4, false), canary(50, "pause", 100), "staging")
+		Expect(env.CloudClient.Create(ctx, v2)).To(Succeed())
+		waitPending(ctx, v2, "staging", "steps[1]")
+		judge(ctx, v2, "", "", deployv1alpha1.DecisionCancel)
+		waitState(ctx, v2, deployv1alpha1.StateCancelled, 2*time.Minute)
+		expectPods(ctx, "staging", application, map[string]int{"v1": 4})
+	})
+
+	It("rejects prod at its approval gate: prod never starts and keeps its version", func(ctx SpecContext) {
+		const application = "reject-app"
+		v1 := deployment("reject-v1", application, app(application, "v1", 2, false), canary(100), "staging", "prod<staging")
+		Expect(env.CloudClient.Create(ctx, v1)).To(Succeed())
+		waitState(ctx, v1, deployv1alpha1.StateSucceeded, 2*time.Minute)
+		v2 := deployment("reject-v2", application, app(application, "v2", 2, false), canary(100), "staging", "prod<staging")
+		prod := v2.Spec.Targets["prod"]
+		prod.Constraints.BeforeDeployment = []deployv1alpha1.BeforeDeploymentStep{{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}}}
+		v2.Spec.Targets["prod"] = prod
+		Expect(env.CloudClient.Create(ctx, v2)).To(Succeed())
+		waitPending(ctx, v2, "prod", "beforeDeployment[0]")
+		judge(ctx, v2, "prod", "beforeDeployment[0]", deployv1alpha1.DecisionReject)
+		waitState(ctx, v2, deployv1alpha1.StateRejected, time.Minute)
+		Expect(targetStatus(v2, "staging").State).To(Equal(deployv1alpha1.StateSucceeded))
+		Expect(targetStatus(v2, "prod").State).To(Equal(deployv1alpha1.StateRejected))
+		expectPods(ctx, "prod", application, map[string]int{"v1": 2})
+		expectPods(ctx, "staging", application, map[string]int{"v2": 2})
 	})
 
 	It("refuses a second deployment of an application while one runs", func(ctx SpecContext) {

@@ -328,6 +328,29 @@ type PendingApproval struct {
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 }
 
+// AppliedJudgment records a Judgment applied to a deployment: who decided what, on what, when.
+type AppliedJudgment struct {
+	// name is the Judgment's name.
+	// +required
+	Name string `json:"name"`
+	// decision is approve, reject, skip, rollback or cancel.
+	// +required
+	Decision Decision `json:"decision"`
+	// author is who decided.
+	// +optional
+	Author string `json:"author,omitempty"`
+	// reason says why.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// appliedTo lists the targets and gates the decision acted on, such as prod/steps[2].
+	// +optional
+	// +listType=atomic
+	AppliedTo []string `json:"appliedTo,omitempty"`
+	// appliedAt is when the decision was applied.
+	// +optional
+	AppliedAt *metav1.Time `json:"appliedAt,omitempty"`
+}
+
 // DeploymentStatus is the observed state of a Deployment.
 type DeploymentStatus struct {
 	// observedGeneration is the generation of the spec the controller last acted on.
@@ -359,6 +382,13 @@ type DeploymentStatus struct {
 	// +optional
 	// +listType=atomic
 	PendingApprovals []PendingApproval `json:"pendingApprovals,omitempty"`
+
+	// judgments is the audit trail: every Judgment applied to the deployment, in the order applied.
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +listType=map
+	// +listMapKey=name
+	Judgments []AppliedJudgment `json:"judgments,omitempty"`
 
 	// blockedBy names the deployment of the same application this one waits for.
 	// +optional
