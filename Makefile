@@ -127,6 +127,8 @@ uninstall: manifests kustomize ## Remove the CRDs from the cluster of the curren
 .PHONY: deploy
 deploy: manifests kustomize ## Deploy the control plane into the cluster of the current kubeconfig.
 	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	cd config/hub && $(KUSTOMIZE) edit set image aurora=$(IMG)
+	cd config/auth && $(KUSTOMIZE) edit set image aurora=$(IMG)
 	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
