@@ -111,8 +111,13 @@ docker-push: ## Push the container image.
 	docker push $(IMG)
 
 .PHONY: bundle
-bundle: ## Generate and validate the OLM bundle.
-	@echo "bundle: not yet: the OLM bundle arrives with the shipping work"
+bundle: ## Generate the OLM bundle into bundle/ and validate it with operator-framework/api.
+	go run ./hack/bundle -version $(VERSION) -image $(IMG)
+	go test ./test/bundle/ -count=1
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image (needs a Docker engine).
+	docker build -f bundle/bundle.Dockerfile -t $(IMG:%:dev=%-bundle:v$(VERSION)) bundle
 
 ##@ Deployment
 
