@@ -12,6 +12,7 @@ COPY api/ api/
 COPY auth/ auth/
 COPY cli/ cli/
 COPY cmd/ cmd/
+COPY config/crd/ config/crd/
 COPY controllers/ controllers/
 COPY hub/ hub/
 COPY internal/ internal/
