@@ -83,10 +83,17 @@ test-e2e: test-binaries ## Run only the multi-cluster suites (cloud + target clu
 # Simulated agents of the Hub benchmark (100, 1000, 10000, ...).
 BENCH_AGENTS ?= 1000
 
+# Deployments created at once by the concurrency benchmark.
+BENCH_DEPLOYMENTS ?= 50
+
 .PHONY: bench
-bench: test-binaries ## Run the Hub benchmark with BENCH_AGENTS simulated agents and print its figures.
+bench: test-binaries ## Run the benchmarks and print their figures: the Hub (BENCH_AGENTS), deployment latency and concurrency.
 	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s AURORA_BENCH_AGENTS=$(BENCH_AGENTS) \
 		go test ./hub -run '^$$' -bench BenchmarkHubTunnels -benchtime=300x -timeout 30m
+	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s \
+		go test ./test/bench -run '^$$' -bench BenchmarkDeploymentToTargetApply -benchtime=30x -timeout 30m
+	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s AURORA_BENCH_DEPLOYMENTS=$(BENCH_DEPLOYMENTS) \
+		go test ./test/bench -run '^$$' -bench BenchmarkConcurrentDeployments -benchtime=1x -timeout 30m
 
 ##@ Build
 

@@ -198,8 +198,15 @@ func (e *Env) createCredential(ctx context.Context, name string, scopes []iamv1a
 	if err := e.CloudClient.Create(ctx, mc); err != nil {
 		return "", "", fmt.Errorf("creating credential %s: %w", name, err)
 	}
+	// The controller writes the Secret before the hash that verifies it: wait for the hash.
 	s := &corev1.Secret{}
 	if err := waitFor(ctx, 30*time.Second, func() (bool, error) {
+		if err := e.CloudClient.Get(ctx, client.ObjectKeyFromObject(mc), mc); err != nil {
+			return false, err
+		}
+		if len(mc.Status.SecretHashes) == 0 {
+			return false, nil
+		}
 		err := e.CloudClient.Get(ctx, types.NamespacedName{Namespace: e.TenantNamespace, Name: machinecredential.SecretName(name)}, s)
 		return err == nil, client.IgnoreNotFound(err)
 	}); err != nil {

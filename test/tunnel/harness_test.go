@@ -42,10 +42,13 @@ func agentCredentials(ctx context.Context, namespace, name string, scopes []iamv
 		m(mc)
 	}
 	Expect(cloudClient.Create(ctx, mc)).To(Succeed())
-	s := &corev1.Secret{}
-	Eventually(func() error {
-		return cloudClient.Get(ctx, objectKey(namespace, machinecredential.SecretName(name)), s)
+	// The controller writes the Secret before the hash that verifies it: wait for the hash (Ready).
+	Eventually(func(g Gomega) {
+		g.Expect(cloudClient.Get(ctx, client.ObjectKeyFromObject(mc), mc)).To(Succeed())
+		g.Expect(mc.Status.SecretHashes).NotTo(BeEmpty())
 	}).WithContext(ctx).Should(Succeed())
+	s := &corev1.Secret{}
+	Expect(cloudClient.Get(ctx, objectKey(namespace, machinecredential.SecretName(name)), s)).To(Succeed())
 	return string(s.Data[machinecredential.ClientIDKey]), string(s.Data[machinecredential.ClientSecretKey])
 }
 
