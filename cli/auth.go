@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 	"net"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/aurora-cd/aurora/auth"
@@ -68,9 +66,7 @@ func newAuthCommand() *cobra.Command {
 	f.IntVar(&opts.limits.FailureBurst, "rate-client-failure-burst", 10, "Burst of failed authentications allowed for one client id.")
 	f.Float64Var(&opts.limits.AddressFailuresPerMinute, "rate-address-failures-per-minute", 30, "Failed authentications per minute allowed from one address.")
 	f.IntVar(&opts.limits.AddressFailureBurst, "rate-address-failure-burst", 60, "Burst of failed authentications allowed from one address.")
-	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
-	opts.zap.BindFlags(zapFlags)
-	f.AddGoFlagSet(zapFlags)
+	bindLogFlags(f, &opts.zap)
 	for _, required := range []string{"issuer", "tls-cert-file", "tls-key-file", "master-key-file"} {
 		_ = cmd.MarkFlagRequired(required)
 	}
@@ -78,7 +74,7 @@ func newAuthCommand() *cobra.Command {
 }
 
 func runAuth(cmd *cobra.Command, opts authOptions) error {
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	setupLogger(&opts.zap)
 	keyText, err := os.ReadFile(opts.masterKeyFile)
 	if err != nil {
 		return fmt.Errorf("--master-key-file: %w", err)

@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"crypto/tls"
-	"flag"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/aurora-cd/aurora/controllers/deployment"
 	"github.com/aurora-cd/aurora/controllers/judgment"
@@ -47,25 +43,15 @@ func newControllerCommand() *cobra.Command {
 	f.BoolVar(&opts.secureMetric, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	f.StringSliceVar(&opts.components, "tenant-component-service-accounts", []string{"aurora-system/aurora-hub", "aurora-system/aurora-server"},
 		"ServiceAccounts (namespace/name) of the Hub and the REST API, bound to the components Role in every tenant namespace.")
-	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
-	opts.zap.BindFlags(zapFlags)
-	f.AddGoFlagSet(zapFlags)
+	bindLogFlags(f, &opts.zap)
 	return cmd
 }
 
 func runController(cmd *cobra.Command, opts controllerOptions) error {
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	setupLogger(&opts.zap)
 	log := ctrl.Log.WithName("setup")
 
-	metricsOpts := metricsserver.Options{
-		BindAddress:   opts.metricsAddr,
-		SecureServing: opts.secureMetric,
-		// HTTP/2 stays off: it is exposed to the HTTP/2 Stream Cancellation and Rapid Reset CVEs.
-		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"}; c.MinVersion = tls.VersionTLS12 }},
-	}
-	if opts.secureMetric {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
+	metricsOpts := metricsOptions(opts.metricsAddr, opts.secureMetric)
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)

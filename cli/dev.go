@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,14 +40,12 @@ func newDevCommand() *cobra.Command {
 	f.StringVar(&opts.stateDir, "state-dir", ".aurora/dev", "Directory to write endpoints, CA, kubeconfigs and credentials into.")
 	f.StringSliceVar(&opts.targets, "targets", []string{"staging", "prod"}, "Agent identifiers of the target clusters to start.")
 	f.IntVar(&opts.nodes, "nodes", 3, "Simulated nodes per target cluster.")
-	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
-	opts.zap.BindFlags(zapFlags)
-	f.AddGoFlagSet(zapFlags)
+	bindLogFlags(f, &opts.zap)
 	return cmd
 }
 
 func runDev(cmd *cobra.Command, opts devOptions) error {
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	setupLogger(&opts.zap)
 	stateDir, err := filepath.Abs(opts.stateDir)
 	if err != nil {
 		return fmt.Errorf("--state-dir: %w", err)

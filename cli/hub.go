@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/aurora-cd/aurora/auth"
@@ -98,9 +96,7 @@ func newHubCommand() *cobra.Command {
 	f.StringVar(&opts.metricsAddr, "metrics-bind-address", "0", "Address of the Prometheus metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 for none).")
 	f.BoolVar(&opts.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	f.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address of the HTTP /healthz and /readyz probes (0 for none); the gRPC health service runs on the tunnel port as well.")
-	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
-	opts.zap.BindFlags(zapFlags)
-	f.AddGoFlagSet(zapFlags)
+	bindLogFlags(f, &opts.zap)
 	for _, required := range []string{"issuer", "tls-cert-file", "tls-key-file"} {
 		_ = cmd.MarkFlagRequired(required)
 	}
@@ -108,7 +104,7 @@ func newHubCommand() *cobra.Command {
 }
 
 func runHub(ctx context.Context, opts hubOptions) error {
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	setupLogger(&opts.zap)
 	log := ctrl.Log.WithName("setup")
 	cfg, err := restConfig(opts.kubeconfig)
 	if err != nil {
@@ -195,15 +191,7 @@ func issuerVerifier(ctx context.Context, opts hubOptions) (*verify.Verifier, err
 // hubMetricsServer returns the metrics endpoint of controller-runtime's registry (where the Hub's
 // metrics are), or nil when --metrics-bind-address is 0.
 func hubMetricsServer(cfg *rest.Config, opts hubOptions) (metricsserver.Server, error) {
-	metricsOpts := metricsserver.Options{
-		BindAddress:   opts.metricsAddr,
-		SecureServing: opts.secureMetrics,
-		// HTTP/2 stays off: it is exposed to the HTTP/2 Stream Cancellation and Rapid Reset CVEs.
-		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"}; c.MinVersion = tls.VersionTLS12 }},
-	}
-	if opts.secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
+	metricsOpts := metricsOptions(opts.metricsAddr, opts.secureMetrics)
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the metrics endpoint's client: %w", err)

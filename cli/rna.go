@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -14,8 +13,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
@@ -93,9 +90,7 @@ func newRNACommand() *cobra.Command {
 	f.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
 	f.StringVar(&opts.metricsAddr, "metrics-bind-address", ":8080", "Address of the /metrics endpoint (0 for none).")
 	f.BoolVar(&opts.secureMetrics, "metrics-secure", false, "Serve metrics over HTTPS with Kubernetes authentication and authorization (needs RBAC to create TokenReviews and SubjectAccessReviews).")
-	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
-	opts.zap.BindFlags(zapFlags)
-	f.AddGoFlagSet(zapFlags)
+	bindLogFlags(f, &opts.zap)
 	for _, required := range []string{"hub-address", "agent-identifier", "client-id", "token-url"} {
 		_ = cmd.MarkFlagRequired(required)
 	}
@@ -103,7 +98,7 @@ func newRNACommand() *cobra.Command {
 }
 
 func runRNA(cmd *cobra.Command, opts rnaOptions) error {
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	setupLogger(&opts.zap)
 	log := ctrl.Log.WithName("setup")
 
 	secret, err := readClientSecret(opts.clientSecretFile)
@@ -137,15 +132,7 @@ func runRNA(cmd *cobra.Command, opts rnaOptions) error {
 		return err
 	}
 
-	metricsOpts := metricsserver.Options{
-		BindAddress:   opts.metricsAddr,
-		SecureServing: opts.secureMetrics,
-		// HTTP/2 stays off: it is exposed to the HTTP/2 Stream Cancellation and Rapid Reset CVEs.
-		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"}; c.MinVersion = tls.VersionTLS12 }},
-	}
-	if opts.secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
+	metricsOpts := metricsOptions(opts.metricsAddr, opts.secureMetrics)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme.New(),
 		Metrics:                       metricsOpts,

@@ -3,6 +3,7 @@ package tunnel_test
 import (
 	"context"
 	"net"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -140,7 +141,7 @@ func expectMirroredAt(ctx context.Context, ro *rolloutv1alpha1.Rollout) *rollout
 		var err error
 		got, err = mirrored(ctx, ro)
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(got.Annotations[rolloutv1alpha1.CloudGenerationAnnotation]).To(Equal(itoa(ro.Generation)))
+		g.Expect(got.Annotations[rolloutv1alpha1.CloudGenerationAnnotation]).To(Equal(strconv.FormatInt(ro.Generation, 10)))
 		g.Expect(got.Spec).To(Equal(ro.Spec))
 	}).WithContext(ctx).WithTimeout(20 * time.Second).Should(Succeed())
 	return got

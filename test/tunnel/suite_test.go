@@ -153,6 +153,3 @@ func startInBackground(f func(ctx context.Context) error) (stop func()) {
 func objectKey(namespace, name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: namespace, Name: name}
 }
-
-// itoa formats a generation as the annotation holds it.
-func itoa(i int64) string { return fmt.Sprint(i) }
