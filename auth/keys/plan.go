@@ -62,12 +62,10 @@ func (p planner) scheduled(records []keyRecord, now time.Time) ([]keyRecord, []k
 	current, next := indexInState(records, stateCurrent), indexInState(records, stateNext)
 	if current < 0 {
 		if next < 0 {
-			record, err := p.newKey(now)
-			if err != nil {
+			var err error
+			if records, changes, err = p.withNewKey(records, changes, now); err != nil {
 				return nil, nil, err
 			}
-			records = append(records, record)
-			changes = append(changes, keyChange{"created", record.KeyID})
 			next = len(records) - 1
 		}
 		records[next].ActivatedAt = &now
@@ -77,12 +75,10 @@ func (p planner) scheduled(records []keyRecord, now time.Time) ([]keyRecord, []k
 
 	age := now.Sub(*records[current].ActivatedAt)
 	if next < 0 && age >= p.opts.RotationPeriod-p.opts.publishAhead() {
-		record, err := p.newKey(now)
-		if err != nil {
+		var err error
+		if records, changes, err = p.withNewKey(records, changes, now); err != nil {
 			return nil, nil, err
 		}
-		records = append(records, record)
-		changes = append(changes, keyChange{"created", record.KeyID})
 		next = len(records) - 1
 	}
 	if next >= 0 && age >= p.opts.RotationPeriod && now.Sub(records[next].CreatedAt) >= p.opts.publishAhead() {
@@ -103,12 +99,10 @@ func (p planner) rotated(records []keyRecord, now time.Time) ([]keyRecord, []key
 		changes = append(changes, keyChange{"retired", records[i].KeyID})
 	}
 	if indexInState(records, stateNext) < 0 {
-		record, err := p.newKey(now)
-		if err != nil {
+		var err error
+		if records, changes, err = p.withNewKey(records, changes, now); err != nil {
 			return nil, nil, err
 		}
-		records = append(records, record)
-		changes = append(changes, keyChange{"created", record.KeyID})
 	}
 	// No key is current now: the schedule activates the next key.
 	records, scheduled, err := p.scheduled(records, now)
@@ -116,6 +110,15 @@ func (p planner) rotated(records []keyRecord, now time.Time) ([]keyRecord, []key
 		return nil, nil, err
 	}
 	return records, append(changes, scheduled...), nil
+}
+
+// withNewKey returns records with a freshly generated next key appended, and changes with its creation.
+func (p planner) withNewKey(records []keyRecord, changes []keyChange, now time.Time) ([]keyRecord, []keyChange, error) {
+	record, err := p.newKey(now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(records, record), append(changes, keyChange{"created", record.KeyID}), nil
 }
 
 // currentKeyID returns the kid of the newest current record, or "" when none is current.

@@ -239,14 +239,7 @@ func TestNewSealer(t *testing.T) {
 }
 
 func TestSealerIgnoresLaterChangesToTheKeySlice(t *testing.T) {
-	key, err := NewMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := NewSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer, key := newTestSealer(t)
 	sealed, err := sealer.Seal([]byte("value"), nil)
 	if err != nil {
 		t.Fatal(err)
