@@ -79,11 +79,9 @@ func (x *execution) observeWorkload(ctx context.Context, w Workload, version str
 		view.Stable, view.StableReplicas, view.FullReplicas = state.Stable, state.StableReplicas, state.FullReplicas
 		objs.stable = objs.find(state.Stable)
 		if state.HPA != "" && state.Role == roleCanary {
-			var hpas autoscalingv2.HorizontalPodAutoscalerList
-			if err := x.r.Client.List(ctx, &hpas, client.InNamespace(x.namespace)); err != nil {
-				return view, nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
+			if objs.hpa, err = x.findHPA(ctx, w.Name, state.Stable); err != nil {
+				return view, nil, err
 			}
-			objs.hpa = FindHPA(hpas.Items, w.Name, state.Stable)
 		}
 	} else {
 		var candidates []Candidate
@@ -100,11 +98,10 @@ func (x *execution) observeWorkload(ctx context.Context, w Workload, version str
 		view.Stable, view.StableReplicas = stable.Ref, stable.Replicas
 		objs.stable = objs.find(stable.Ref)
 
-		var hpas autoscalingv2.HorizontalPodAutoscalerList
-		if err := x.r.Client.List(ctx, &hpas, client.InNamespace(x.namespace)); err != nil {
-			return view, nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
+		var err error
+		if objs.hpa, err = x.findHPA(ctx, w.Name, stable.Ref); err != nil {
+			return view, nil, err
 		}
-		objs.hpa = FindHPA(hpas.Items, w.Name, stable.Ref)
 		var lo, hi int32
 		hasHPA := true
 		switch {
@@ -124,6 +121,16 @@ func (x *execution) observeWorkload(ctx context.Context, w Workload, version str
 		view.StableObserved = DeploymentObservation(s)
 	}
 	return view, objs, nil
+}
+
+// findHPA lists the namespace's HorizontalPodAutoscalers and returns the one that scales the
+// workload name through stable, or nil.
+func (x *execution) findHPA(ctx context.Context, name string, stable ObjectRef) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+	var hpas autoscalingv2.HorizontalPodAutoscalerList
+	if err := x.r.Client.List(ctx, &hpas, client.InNamespace(x.namespace)); err != nil {
+		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
+	}
+	return FindHPA(hpas.Items, name, stable), nil
 }
 
 // find returns the object ref names among the workload's versions and Deployment, or nil (also
