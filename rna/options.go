@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/aurora-cd/aurora/auth/verify"
+	"github.com/aurora-cd/aurora/internal/tlsutil"
 )
 
 // Defaults of Options.
@@ -140,11 +141,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Registerer == nil {
 		o.Registerer = metrics.Registry
 	}
-	tlsConfig := o.TLS.Clone()
-	if tlsConfig.MinVersion < tls.VersionTLS12 {
-		tlsConfig.MinVersion = tls.VersionTLS12
-	}
-	o.TLS = tlsConfig
+	o.TLS = tlsutil.AtLeastTLS12(o.TLS)
 	if o.Credentials == nil {
 		o.Credentials = verify.NewBearerCredentials(o.TokenSource)
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/aurora-cd/aurora/auth/verify"
+	"github.com/aurora-cd/aurora/internal/tlsutil"
 )
 
 // AgentHubScope is the scope an agent's token needs to open a tunnel.
@@ -75,13 +76,7 @@ func ClientCredentialsTokenSource(ctx context.Context, c ClientCredentials) (ver
 	if timeout <= 0 {
 		timeout = defaultTokenRequestTimeout
 	}
-	tlsConfig := &tls.Config{}
-	if c.TLS != nil {
-		tlsConfig = c.TLS.Clone()
-	}
-	if tlsConfig.MinVersion < tls.VersionTLS12 {
-		tlsConfig.MinVersion = tls.VersionTLS12
-	}
+	tlsConfig := tlsutil.AtLeastTLS12(c.TLS)
 	httpClient := &http.Client{
 		Timeout:   timeout,
 		Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsConfig, ForceAttemptHTTP2: true},

@@ -95,3 +95,16 @@ func certPoolFromPEM(caPEM []byte) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// AtLeastTLS12 returns a copy of c (an empty configuration when nil) whose MinVersion is TLS 1.2 or
+// newer, for clients given a configuration from outside.
+func AtLeastTLS12(c *tls.Config) *tls.Config {
+	out := &tls.Config{}
+	if c != nil {
+		out = c.Clone()
+	}
+	if out.MinVersion < MinVersion {
+		out.MinVersion = MinVersion
+	}
+	return out
+}

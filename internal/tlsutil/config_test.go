@@ -334,3 +334,17 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestAtLeastTLS12(t *testing.T) {
+	if got := AtLeastTLS12(nil).MinVersion; got != tls.VersionTLS12 {
+		t.Errorf("nil: MinVersion %x", got)
+	}
+	old := &tls.Config{MinVersion: tls.VersionTLS10, ServerName: "hub"}
+	got := AtLeastTLS12(old)
+	if got.MinVersion != tls.VersionTLS12 || got.ServerName != "hub" || old.MinVersion != tls.VersionTLS10 {
+		t.Errorf("raised %x, kept %q, input changed to %x", got.MinVersion, got.ServerName, old.MinVersion)
+	}
+	if got := AtLeastTLS12(&tls.Config{MinVersion: tls.VersionTLS13}).MinVersion; got != tls.VersionTLS13 {
+		t.Errorf("a TLS 1.3 minimum was lowered to %x", got)
+	}
+}
