@@ -15,7 +15,8 @@ import (
 // Names of the decisions the Deployment controller itself appends to a Rollout. They contain a
 // colon, which no Judgment name can, so they never clash with a Judgment's decision.
 const (
-	// TimeoutDecision cancels a Rollout that did not finish within deploymentConfig.timeout.
+	// TimeoutDecision cancels a Rollout that its agent did not start within deploymentConfig.timeout
+	// of its creation; once started, the executor enforces the timeout itself (see startedByAgent).
 	TimeoutDecision = "aurora:timeout"
 	// InvalidSpecDecision cancels a running Rollout when its Deployment's spec became invalid.
 	InvalidSpecDecision = "aurora:invalid-spec"

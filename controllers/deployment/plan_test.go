@@ -246,7 +246,7 @@ func TestPlanTargets(t *testing.T) {
 			},
 		},
 		{
-			name: "a target not final within the timeout is cancelled and FAILED",
+			name: "a target whose Rollout no agent started within the timeout is cancelled and FAILED",
 			d: newDeployment(func(d *deployv1alpha1.Deployment) {
 				d.Spec.DeploymentConfig = &deployv1alpha1.DeploymentConfig{Timeout: &deployv1alpha1.Timeout{Duration: 2, Unit: deployv1alpha1.Minutes}}
 			}),

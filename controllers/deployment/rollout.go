@@ -63,14 +63,8 @@ func desiredRollout(d *deployv1alpha1.Deployment, target string) *rolloutv1alpha
 	spec := &d.Spec
 	t := spec.Targets[target]
 	strategy := spec.Strategies[t.Strategy]
-	timeout := DefaultTimeout
-	keep := false
-	if dc := spec.DeploymentConfig; dc != nil {
-		if dc.Timeout != nil {
-			timeout = *dc.Timeout
-		}
-		keep = dc.KeepDeploymentObject
-	}
+	timeout := timeoutOf(spec)
+	keep := spec.DeploymentConfig != nil && spec.DeploymentConfig.KeepDeploymentObject
 	ro := &rolloutv1alpha1.Rollout{
 		TypeMeta: metav1.TypeMeta{APIVersion: rolloutv1alpha1.GroupVersion.String(), Kind: "Rollout"},
 		ObjectMeta: metav1.ObjectMeta{
