@@ -120,7 +120,7 @@ func (in *ExecutionInput) blueGreenSplits() []Split {
 // failed analysis) rolls back. Rollback and cancel decisions end it at any step until it
 // finalizes. Decisions for a condition of a later step wait until that step runs; one with an
 // empty gate goes to the condition that waits (an approval first); others are discarded.
-func NextBlueGreenAction(in ExecutionInput, plan BlueGreenPlan, runners ConditionRunners) Action {
+func NextBlueGreenAction(in ExecutionInput, plan BlueGreenPlan, runners ConditionRunners) (act Action) {
 	states := make([]*WorkloadState, len(in.Workloads))
 	finalizing := false
 	for i := range in.Workloads {
@@ -135,7 +135,7 @@ func NextBlueGreenAction(in ExecutionInput, plan BlueGreenPlan, runners Conditio
 	}
 	last := int32(len(plan.Steps))
 	state.Step = min(max(state.Step, 1), last)
-	act := Action{State: state, Splits: in.blueGreenSplits()}
+	act = Action{State: state, Splits: in.blueGreenSplits()}
 	act.State.Decisions = slices.Clone(state.Decisions)
 	act.State.Passed = slices.Clone(state.Passed)
 	defer func() { act.Conditions = conditionStatuses(plan, act) }()

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -424,13 +426,45 @@ func (x *execution) keepRouting(ctx context.Context, u *unstructured.Unstructure
 	case err != nil:
 		return nil, fmt.Errorf("reading %s %s: %w", gvk.Kind, u.GetName(), err)
 	}
+	out := u.DeepCopy()
+	if !ownsField(live, FieldManager, field...) {
+		// Another manager (TrafficFieldManager) routes with it: leave it out, so the apply does not
+		// touch it at all.
+		unstructured.RemoveNestedField(out.Object, field...)
+		return out, nil
+	}
 	value, found, err := unstructured.NestedFieldCopy(live.Object, field...)
 	if err != nil || !found {
 		return u, nil
 	}
-	out := u.DeepCopy()
 	if err := unstructured.SetNestedField(out.Object, value, field...); err != nil {
 		return nil, fmt.Errorf("keeping %s of %s %s: %w", field[len(field)-1], gvk.Kind, u.GetName(), err)
 	}
 	return out, nil
+}
+
+// ownsField reports whether manager's server-side apply owns the field at path of obj.
+func ownsField(obj *unstructured.Unstructured, manager string, path ...string) bool {
+	for _, e := range obj.GetManagedFields() {
+		if e.Manager != manager || e.Operation != metav1.ManagedFieldsOperationApply || e.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
+			continue
+		}
+		owned := true
+		for _, p := range path {
+			next, ok := fields["f:"+p].(map[string]any)
+			if !ok {
+				owned = false
+				break
+			}
+			fields = next
+		}
+		if owned {
+			return true
+		}
+	}
+	return false
 }
