@@ -121,3 +121,22 @@ func SetSubsets(subsets []any, active string, activeLabels map[string]string, ca
 	}
 	return out
 }
+
+// SubsetLabels returns the labels of a DestinationRule's subset, and whether it exists.
+func SubsetLabels(subsets []any, name string) (map[string]string, bool) {
+	for _, sub := range subsets {
+		m, _ := sub.(map[string]any)
+		if n, _ := m["name"].(string); n != name {
+			continue
+		}
+		out := map[string]string{}
+		labels, _ := m["labels"].(map[string]any)
+		for k, v := range labels {
+			if s, ok := v.(string); ok {
+				out[k] = s
+			}
+		}
+		return out, true
+	}
+	return nil, false
+}

@@ -99,9 +99,6 @@ func (x *execution) routeSMI(ctx context.Context, s deployv1alpha1.SMITrafficMan
 			return unroutable(stable.refs[i], "smi")
 		}
 	}
-	if err := x.pinService(ctx, root, PinnedSelector(root.Spec.Selector, rootVersion)); err != nil {
-		return err
-	}
 	canaryName := CanaryServiceName(s)
 	canary := &corev1.Service{}
 	switch err := x.r.reader().Get(ctx, types.NamespacedName{Namespace: x.namespace, Name: canaryName}, canary); {
@@ -117,6 +114,17 @@ func (x *execution) routeSMI(ctx context.Context, s deployv1alpha1.SMITrafficMan
 		if err := x.pinService(ctx, canary, PinnedSelector(root.Spec.Selector, x.versions[i])); err != nil {
 			return err
 		}
+	}
+	rootWant := PinnedSelector(root.Spec.Selector, rootVersion)
+	if p.final && !equality.Semantic.DeepEqual(root.Spec.Selector, rootWant) {
+		// All traffic to the canary Service first, so that none goes through the root Service
+		// while it switches.
+		if err := x.setTrafficSplit(ctx, s, 100, false); err != nil {
+			return err
+		}
+	}
+	if err := x.pinService(ctx, root, rootWant); err != nil {
+		return err
 	}
 	weight := p.weight
 	if p.final {
@@ -171,9 +179,25 @@ func (x *execution) routeIstio(ctx context.Context, is deployv1alpha1.IstioTraff
 		return err
 	}
 	subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
-	want := SetSubsets(subsets, ActiveSubset(is), map[string]string{VersionLabel: labelValue(activeVersion)},
-		CanarySubset(is), map[string]string{VersionLabel: labelValue(x.versions[i])})
+	canaryLabels := map[string]string{VersionLabel: labelValue(x.versions[i])}
+	want := SetSubsets(subsets, ActiveSubset(is), map[string]string{VersionLabel: labelValue(activeVersion)}, CanarySubset(is), canaryLabels)
 	if !equality.Semantic.DeepEqual(subsets, want) {
+		if p.final {
+			// The canary subset on the new version and all traffic to it first, so that none goes
+			// to the active subset while it switches.
+			activeLabels, ok := SubsetLabels(subsets, ActiveSubset(is))
+			if !ok {
+				activeLabels = canaryLabels
+			}
+			if first := SetSubsets(subsets, ActiveSubset(is), activeLabels, CanarySubset(is), canaryLabels); !equality.Semantic.DeepEqual(subsets, first) {
+				if err := x.applyTraffic(ctx, meshPatch(dr, "subsets", first)); err != nil {
+					return err
+				}
+			}
+			if err := x.weighVirtualService(ctx, is, 100); err != nil {
+				return err
+			}
+		}
 		if err := x.applyTraffic(ctx, meshPatch(dr, "subsets", want)); err != nil {
 			return err
 		}

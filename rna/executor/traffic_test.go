@@ -184,3 +184,16 @@ func TestSetSubsets(t *testing.T) {
 	g.Expect(live[0].(map[string]any)["labels"]).To(Equal(map[string]any{"version": "v1"}), "the live subsets are not changed in place")
 	g.Expect(SetSubsets(got, "stable", map[string]string{VersionLabel: "a-1"}, "canary", map[string]string{VersionLabel: "a-2"})).To(Equal(got), "setting again changes nothing")
 }
+
+func TestSubsetLabels(t *testing.T) {
+	g := NewWithT(t)
+	subsets := []any{map[string]any{"name": "stable", "labels": map[string]any{VersionLabel: "a-1"}}, map[string]any{"name": "bare"}}
+	labels, ok := SubsetLabels(subsets, "stable")
+	g.Expect(ok).To(BeTrue())
+	g.Expect(labels).To(Equal(map[string]string{VersionLabel: "a-1"}))
+	labels, ok = SubsetLabels(subsets, "bare")
+	g.Expect(ok).To(BeTrue())
+	g.Expect(labels).To(BeEmpty())
+	_, ok = SubsetLabels(subsets, "canary")
+	g.Expect(ok).To(BeFalse())
+}
