@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -120,7 +121,7 @@ func (in *ExecutionInput) blueGreenSplits() []Split {
 // failed analysis) rolls back. Rollback and cancel decisions end it at any step until it
 // finalizes. Decisions for a condition of a later step wait until that step runs; one with an
 // empty gate goes to the condition that waits (an approval first); others are discarded.
-func NextBlueGreenAction(in ExecutionInput, plan BlueGreenPlan, runners ConditionRunners) (act Action) {
+func NextBlueGreenAction(ctx context.Context, in ExecutionInput, plan BlueGreenPlan, runners ConditionRunners) (act Action) {
 	states := make([]*WorkloadState, len(in.Workloads))
 	finalizing := false
 	for i := range in.Workloads {
@@ -177,7 +178,7 @@ func NextBlueGreenAction(in ExecutionInput, plan BlueGreenPlan, runners Conditio
 				return act
 			}
 		default:
-			if done := runGroup(&act, in, plan.group(step.Kind), m.ByGate, runners, prefix); !done {
+			if done := runGroup(ctx, &act, in, plan.group(step.Kind), m.ByGate, runners, prefix); !done {
 				return act
 			}
 		}
@@ -195,7 +196,7 @@ func NextBlueGreenAction(in ExecutionInput, plan BlueGreenPlan, runners Conditio
 // runGroup runs the conditions of the current step that have not passed. It reports true once all
 // passed; otherwise it sets the action's outcome: a rollback when one failed, else waiting for an
 // approval, a timed pause or a running condition.
-func runGroup(act *Action, in ExecutionInput, conds []Condition, byGate map[string]*rolloutv1alpha1.RolloutDecision, runners ConditionRunners, prefix string) bool {
+func runGroup(ctx context.Context, act *Action, in ExecutionInput, conds []Condition, byGate map[string]*rolloutv1alpha1.RolloutDecision, runners ConditionRunners, prefix string) bool {
 	var waiting []string
 	var approval, paused string
 	act.running = map[string]ConditionOutcome{}
@@ -209,7 +210,7 @@ func runGroup(act *Action, in ExecutionInput, conds []Condition, byGate map[stri
 			return false
 		}
 		d := byGate[c.Gate]
-		out := runner.Run(ConditionInput{Condition: c, Since: act.State.StepStartedAt, Now: in.Now, Decision: d})
+		out := runner.Run(ConditionInput{Context: ctx, Condition: c, Since: act.State.StepStartedAt, Now: in.Now, Decision: d})
 		if out.ActedOn && d != nil {
 			act.Acted = append(act.Acted, ActedDecision{RolloutDecision: *d, Step: act.State.Step})
 			act.State.Decisions = append(act.State.Decisions, d.Name)

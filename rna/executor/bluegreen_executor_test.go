@@ -167,6 +167,41 @@ var _ = Describe("Blue/green", func() {
 		Expect(podsOf(ctx, ns, blue)).To(Equal(podCount{Total: 4, Ready: 4}))
 	}, SpecTimeout(3*time.Minute))
 
+	It("continues after the executor restarts: passed conditions stay passed, an approval given while it was down acts", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "bluegreen-restart")
+		blue := deployBlue(ctx, ns)
+		timed := bg
+		timed.RedirectTrafficAfter = []deployv1alpha1.BlueGreenCondition{approvalCondition(), timedCondition(2)}
+		timed.ShutDownOldVersionAfter = []deployv1alpha1.BlueGreenCondition{timedCondition(2)}
+		r := blueGreenRollout(ns, "green", manifests("potato-facts:v2"), timed)
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+		r = waitForPhase(ctx, key, time.Minute, rolloutv1alpha1.PhaseAwaitingApproval)
+		green := r.Status.CanaryRevision
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key, r)).To(Succeed())
+			g.Expect(r.Status.BlueGreen.Conditions[1].State).To(Equal(rolloutv1alpha1.ConditionPassed))
+		}).WithTimeout(10 * time.Second).Should(Succeed())
+
+		By("stopping the executor and approving while it is down")
+		start := restartExecutor()
+		decide(ctx, key, "switch", "", deployv1alpha1.DecisionApprove)
+		Consistently(func() map[string]string { return selectorOf(ctx, ns, app) }).WithTimeout(time.Second).Should(Equal(pinned(blue)))
+		start()
+		r = waitForPhase(ctx, key, time.Minute, rolloutv1alpha1.PhasePaused)
+		Expect(r.Status.WaitingFor).To(Equal("shutDownOldVersionAfter[0]"))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(green)))
+
+		By("restarting again during the last timed pause")
+		start = restartExecutor()
+		time.Sleep(2500 * time.Millisecond)
+		start()
+		r = waitForPhase(ctx, key, 30*time.Second, rolloutv1alpha1.PhaseSucceeded)
+		Expect(r.Status.CanaryRevision).To(Equal(green))
+		Eventually(func() podCount { return podsOf(ctx, ns, blue) }).Should(Equal(podCount{}))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(green)))
+	}, SpecTimeout(3*time.Minute))
+
 	It("rolls back a blue/green whose active Service does not exist, naming it", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "bluegreen-missing")
 		blue := deployBlue(ctx, ns)

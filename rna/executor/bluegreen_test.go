@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -141,7 +142,7 @@ func TestNextBlueGreenAction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			act := NextBlueGreenAction(tt.in, plan, DefaultConditionRunners())
+			act := NextBlueGreenAction(context.Background(), tt.in, plan, DefaultConditionRunners())
 			g.Expect(act.Outcome).To(Equal(tt.outcome))
 			g.Expect(act.Message).To(Equal(tt.message))
 			g.Expect(act.State.Step).To(Equal(tt.step))

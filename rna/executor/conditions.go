@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -51,6 +52,8 @@ func ConditionKindOf(c deployv1alpha1.BlueGreenCondition) ConditionKind {
 
 // ConditionInput is what a runner sees of one condition in one pass.
 type ConditionInput struct {
+	// Context is the pass's context, for runners that call out.
+	Context context.Context
 	// Condition is the condition.
 	Condition Condition
 	// Since is when its group started (all conditions of a group start together).

@@ -183,7 +183,7 @@ func (x *execution) execute(ctx context.Context) stage {
 
 	var act Action
 	if bluegreen {
-		act = NextBlueGreenAction(in, bgPlan, DefaultConditionRunners())
+		act = NextBlueGreenAction(ctx, in, bgPlan, DefaultConditionRunners())
 		x.rollout.Status.BlueGreen = blueGreenStatus(act, x.rollout.Status.StableRevision, x.desired)
 	} else {
 		act = NextAction(in)
