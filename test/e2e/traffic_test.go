@@ -64,7 +64,9 @@ func selects(ctx context.Context, target, namespace, name string) string {
 var _ = Describe("Blue/green and traffic management", func() {
 	It("previews the new version, switches the active Service on approval, removes the old version on the next, and rolls back a rejected one", func(ctx SpecContext) {
 		const application = "bg-app"
-		manifest := func(tag string) string { return app(application, tag, 4, false) + services(application, application, application+"-preview") }
+		manifest := func(tag string) string {
+			return app(application, tag, 4, false) + services(application, application, application+"-preview")
+		}
 
 		By("a first deployment goes straight to the new version")
 		v1 := deployment("bg-v1", application, manifest("v1"), blueGreen(application), "staging")
