@@ -173,7 +173,11 @@ func NextBlueGreenAction(ctx context.Context, in ExecutionInput, plan BlueGreenP
 					return act
 				}
 				act.Outcome = OutcomeWait
-				act.Message = fmt.Sprintf("%s: deploying the new version beside the stable one: waiting for %s", prefix, why.waiting())
+				what := "deploying the new version beside the stable one"
+				if last == 1 {
+					what = "deploying the first version"
+				}
+				act.Message = fmt.Sprintf("%s: %s: waiting for %s", prefix, what, why.waiting())
 				act.RequeueAfter = in.Timeout - elapsed
 				return act
 			}
@@ -378,4 +382,14 @@ func unsupportedConditions(bg *deployv1alpha1.BlueGreenStrategy, runners Conditi
 		}
 	}
 	return nil
+}
+
+// stepName names a step in events: its gate, "final step" for the setWeight 100 the executor adds,
+// "blue/green step" for the steps of a blue/green strategy.
+func stepName(s Step) string {
+	switch s.Kind {
+	case DeployNewVersion, RedirectTrafficAfter, ShutDownOldVersionAfter:
+		return "blue/green step"
+	}
+	return orFinal(s.Gate())
 }

@@ -53,6 +53,15 @@ func TestPlanBlueGreen(t *testing.T) {
 	first := PlanBlueGreen(bgStrategy, true)
 	g.Expect(first.Steps).To(Equal([]Step{{Index: -1, Kind: DeployNewVersion, Weight: 100}}), "a first deployment gets the active Service at once")
 	g.Expect(first.Redirect).To(BeEmpty())
+	g.Expect(stepName(plan.Steps[1])).To(Equal("blue/green step"))
+	g.Expect(stepName(Step{Index: 2, Kind: PauseFor})).To(Equal("steps[2]"))
+	g.Expect(stepName(Step{Index: -1, Kind: SetWeight})).To(Equal("final step"))
+
+	firstVersion := WorkloadView{Name: "app", Version: "app-new", FullReplicas: 4}
+	act := NextBlueGreenAction(context.Background(), input(t0.Add(time.Second), first.Steps, nil, firstVersion), first, DefaultConditionRunners())
+	g.Expect(act.Outcome).To(Equal(OutcomeWait))
+	g.Expect(act.Message).To(Equal("step 1/1: deploying the first version: waiting for new version app-new to be created"))
+	g.Expect(act.Splits).To(Equal([]Split{{New: 4}}))
 }
 
 func TestNextBlueGreenAction(t *testing.T) {

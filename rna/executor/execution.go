@@ -209,7 +209,7 @@ func (x *execution) execute(ctx context.Context) stage {
 	}
 	for _, s := range act.Started {
 		x.log.Info("Step started", "step", s.Gate(), "kind", s.Kind, "weight", s.Weight)
-		x.r.event(x.rollout, corev1.EventTypeNormal, "StepStarted", "Step", fmt.Sprintf("%s %s at weight %d%%", orFinal(s.Gate()), s.Kind, s.Weight))
+		x.r.event(x.rollout, corev1.EventTypeNormal, "StepStarted", "Step", fmt.Sprintf("%s %s at weight %d%%", stepName(s), s.Kind, s.Weight))
 	}
 
 	newVersion := slices.ContainsFunc(views, func(v WorkloadView) bool { return v.New == nil })
