@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
 	"github.com/aurora-cd/aurora/rna/executor"
 )
 
@@ -84,6 +85,18 @@ var _ = Describe("Blue/green and traffic management", func() {
 		Expect(selects(ctx, "staging", application, application+"-preview")).To(Equal(green))
 		Expect(selects(ctx, "staging", application, application)).To(Equal(blue))
 		Expect(targetStatus(v2, "staging").State).To(Equal(deployv1alpha1.StateAwaitingApproval))
+		Eventually(func(g Gomega) {
+			rollouts := &rolloutv1alpha1.RolloutList{}
+			g.Expect(env.CloudClient.List(ctx, rollouts, client.InNamespace(env.TenantNamespace), client.MatchingLabels{rolloutv1alpha1.DeploymentLabel: "bg-v2"})).To(Succeed())
+			g.Expect(rollouts.Items).To(HaveLen(1))
+			bg := rollouts.Items[0].Status.BlueGreen
+			g.Expect(bg).NotTo(BeNil(), "the cloud Rollout mirrors status.blueGreen")
+			g.Expect(bg.ActiveVersion).To(Equal(blue))
+			g.Expect(bg.PreviewVersion).To(Equal(green))
+			g.Expect(bg.Conditions).To(ConsistOf(
+				And(HaveField("Gate", "redirectTrafficAfter[0]"), HaveField("State", rolloutv1alpha1.ConditionAwaitingApproval)),
+				And(HaveField("Gate", "shutDownOldVersionAfter[0]"), HaveField("State", rolloutv1alpha1.ConditionPending))))
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 
 		By("approving the switch")
 		judge(ctx, v2, "staging", "redirectTrafficAfter[0]", deployv1alpha1.DecisionApprove)
