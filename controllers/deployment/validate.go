@@ -20,6 +20,7 @@ func Validate(spec *deployv1alpha1.DeploymentSpec) []string {
 	v.targetFilters()
 	v.strategies()
 	v.errs = append(v.errs, unsupportedGates(spec)...)
+	v.errs = append(v.errs, trafficProblems(spec)...)
 	return v.errs
 }
 

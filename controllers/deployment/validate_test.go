@@ -49,6 +49,15 @@ func TestValidate(t *testing.T) {
 			s.Strategies["bg"] = deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "web",
 				RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}}}
 		}, []string{`spec.strategies.bg.blueGreen.redirectTrafficAfter[0].runWebhook.name: unknown webhook "smoke"; spec.webhooks defines none`}},
+		{"a blue/green target without an active Service", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Strategies["bg"] = deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{PreviewService: "web-preview"}}
+			s.Targets["staging"] = deployv1alpha1.Target{Account: "staging", Strategy: "bg"}
+		}, []string{`spec.strategies.bg.blueGreen.activeService: target "staging" has no active Service; set it here or in a spec.trafficManagement[].kubernetes[].activeService that applies to the target`}},
+		{"a blue/green target whose active Service comes from trafficManagement", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Strategies["bg"] = deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{}}
+			s.Targets["staging"] = deployv1alpha1.Target{Account: "staging", Strategy: "bg"}
+			s.TrafficManagement = []deployv1alpha1.TrafficManagement{{Targets: []string{"staging"}, Kubernetes: []deployv1alpha1.KubernetesTrafficManagement{{ActiveService: "web"}}}}
+		}, nil},
 		{"a canary runWebhook naming an unknown webhook", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke-test", Method: "POST", URITemplate: "https://x"}}
 			s.Strategies["canary"].Canary.Steps[1] = deployv1alpha1.CanaryStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}

@@ -40,9 +40,13 @@ func IsPermanent(err error) bool {
 }
 
 // applyObjects server-side applies the manifests' other objects, in order, namespaced kinds in the
-// Rollout's namespace.
+// Rollout's namespace. The fields that route traffic keep what they are (see keepRouting).
 func (x *execution) applyObjects(ctx context.Context) error {
 	for _, u := range x.manifests.Objects {
+		u, err := x.keepRouting(ctx, u)
+		if err != nil {
+			return err
+		}
 		if err := x.apply(ctx, u); err != nil {
 			return err
 		}

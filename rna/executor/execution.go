@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -38,6 +39,10 @@ type execution struct {
 	// desired is versions joined: status.canaryRevision of the execution the spec asks for.
 	desired string
 	timeout time.Duration
+	// traffic is how the execution routes traffic (blue/green Services, SMI, Istio).
+	traffic TrafficConfig
+	// selectors are the selectors of the Services it switches, read before it first changed them.
+	selectors map[string]map[string]string
 }
 
 func newExecution(r *Reconciler, rollout *rolloutv1alpha1.Rollout) *execution {
@@ -57,6 +62,10 @@ func newExecution(r *Reconciler, rollout *rolloutv1alpha1.Rollout) *execution {
 	if x.refusal = NotYetSupported(rollout.Spec.Strategy); x.refusal != nil {
 		return x
 	}
+	if x.refusal = CheckTraffic(&rollout.Spec); x.refusal != nil {
+		return x
+	}
+	x.traffic = TrafficConfigOf(&rollout.Spec)
 	if x.manifests, x.refusal = ParseManifests(rollout.Spec.Manifests, x.namespace); x.refusal != nil {
 		return x
 	}
@@ -138,6 +147,13 @@ func (x *execution) execute(ctx context.Context) stage {
 	}
 	in := ExecutionInput{Now: x.now, StartedAt: startedAt, Timeout: x.timeout, Decisions: x.rollout.Spec.Decisions, Workloads: views}
 	in.Plan = PlanSteps(x.rollout.Spec.Strategy, in.FirstDeployment())
+	in.SplitTraffic = x.traffic.SplitsTraffic()
+	bluegreen := x.rollout.Spec.Strategy.BlueGreen != nil
+	var bgPlan BlueGreenPlan
+	if bluegreen {
+		bgPlan = PlanBlueGreen(x.rollout.Spec.Strategy.BlueGreen, in.FirstDeployment())
+		in.Plan = bgPlan.Steps
+	}
 	total := int32(len(in.Plan))
 
 	if st := &x.rollout.Status; st.StartedAt == nil || st.CanaryRevision != x.desired {
@@ -165,7 +181,13 @@ func (x *execution) execute(ctx context.Context) stage {
 		}
 	}
 
-	act := NextAction(in)
+	var act Action
+	if bluegreen {
+		act = NextBlueGreenAction(ctx, in, bgPlan, DefaultConditionRunners())
+		x.rollout.Status.BlueGreen = blueGreenStatus(act, x.rollout.Status.StableRevision, x.desired)
+	} else {
+		act = NextAction(in)
+	}
 	for _, name := range act.Discarded {
 		x.log.Info("Discarding a decision that nothing waits for", "decision", name)
 		x.r.event(x.rollout, corev1.EventTypeNormal, "DecisionDiscarded", "Decide", fmt.Sprintf("decision %s: nothing it applies to waits", name))
@@ -187,9 +209,14 @@ func (x *execution) execute(ctx context.Context) stage {
 	}
 	for _, s := range act.Started {
 		x.log.Info("Step started", "step", s.Gate(), "kind", s.Kind, "weight", s.Weight)
-		x.r.event(x.rollout, corev1.EventTypeNormal, "StepStarted", "Step", fmt.Sprintf("%s %s at weight %d%%", orFinal(s.Gate()), s.Kind, s.Weight))
+		x.r.event(x.rollout, corev1.EventTypeNormal, "StepStarted", "Step", fmt.Sprintf("%s %s at weight %d%%", stepName(s), s.Kind, s.Weight))
 	}
 
+	newVersion := slices.ContainsFunc(views, func(v WorkloadView) bool { return v.New == nil })
+	pass := trafficPass{weight: TrafficWeight(in.Plan, act), final: act.Outcome == OutcomeFinalize, first: in.FirstDeployment(), record: newVersion}
+	if err := x.routeTraffic(ctx, objs, pass); err != nil {
+		return x.applyFailed(err, startedAt)
+	}
 	if err := x.enforce(ctx, views, objs, act, startedAt); err != nil {
 		return x.applyFailed(err, startedAt)
 	}
@@ -238,9 +265,10 @@ func (x *execution) enforce(ctx context.Context, views []WorkloadView, objs []*w
 		state := WorkloadState{
 			StartedAt: startedAt, Step: act.State.Step, StepStartedAt: act.State.StepStartedAt, Decisions: act.State.Decisions,
 			Stable: v.Stable, StableReplicas: v.StableReplicas, FullReplicas: v.FullReplicas, Role: roleCanary,
+			Passed: act.State.Passed, Selectors: x.selectors,
 		}
 		if v.State != nil {
-			state.HPA, state.Role = v.State.HPA, v.State.Role
+			state.HPA, state.Role, state.Selectors = v.State.HPA, v.State.Role, v.State.Selectors
 		}
 		if o.newRS == nil {
 			if o.hpa != nil {
@@ -431,6 +459,16 @@ func (x *execution) rollBack(ctx context.Context, rb rollbackState) stage {
 		return stage{}
 	}
 	if plan.RemoveNew {
+		selectors := map[string]map[string]string{}
+		for _, s := range states {
+			maps.Copy(selectors, s.Selectors)
+		}
+		if err := x.restoreTraffic(ctx, selectors); err != nil {
+			return stage{err: err}
+		}
+		if bg := x.rollout.Status.BlueGreen; bg != nil {
+			bg.ActiveVersion = x.rollout.Status.StableRevision
+		}
 		for i, rs := range newRSs {
 			if states[i].HPA != "" {
 				u, err := ThawHPA(states[i].HPA, x.namespace, ObjectRef{})

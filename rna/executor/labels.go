@@ -64,6 +64,11 @@ const (
 	// HPAAnnotation is the JSON of the HorizontalPodAutoscaler frozen (removed) for the Rollout,
 	// restored at the end.
 	HPAAnnotation = "rollout.aurora.dev/hpa"
+	// PassedAnnotation lists, comma separated, the gates of the blue/green conditions that passed.
+	PassedAnnotation = "rollout.aurora.dev/passed"
+	// SelectorsAnnotation is the JSON of the selectors of the Services the execution switches, as
+	// they were before, by Service name.
+	SelectorsAnnotation = "rollout.aurora.dev/selectors"
 )
 
 // Roles of a version (RoleAnnotation).
@@ -74,6 +79,12 @@ const (
 
 // FieldManager is the server-side apply field manager of everything the executor applies.
 const FieldManager = "aurora-executor"
+
+// TrafficFieldManager is the server-side apply field manager of the fields the executor switches
+// to route traffic: Service selectors, TrafficSplit backends, VirtualService routes and
+// DestinationRule subsets. It is not FieldManager, so that applying those fields alone never drops
+// the rest of what the manifests applied.
+const TrafficFieldManager = "aurora-traffic"
 
 // labelValue returns s when it is a valid label value, else a valid value derived from it: cut to
 // 52 characters, trimmed to end on an alphanumeric character, with a dash and 10 hex digits of its

@@ -67,6 +67,10 @@ type ExecutionInput struct {
 	Decisions []rolloutv1alpha1.RolloutDecision
 	// Workloads are the workloads, in order.
 	Workloads []WorkloadView
+	// SplitTraffic is true when a service mesh splits the traffic (trafficManagement smi or istio):
+	// the weight then moves traffic, the new version runs the weight's share of full replicas and
+	// the stable version keeps its replicas until the end.
+	SplitTraffic bool
 }
 
 // FirstDeployment reports whether no workload has a stable version.
@@ -115,6 +119,10 @@ type Action struct {
 	Discarded []string
 	// Started are the steps begun in this pass.
 	Started []Step
+	// Conditions are the states of a blue/green strategy's conditions after the pass.
+	Conditions []rolloutv1alpha1.StrategyConditionStatus
+	// running are the outcomes of the conditions run in this pass, by gate.
+	running map[string]ConditionOutcome
 }
 
 // ActedDecision is a decision acted on, and the step it acted at.
@@ -236,7 +244,11 @@ func NextAction(in ExecutionInput) Action {
 func (in *ExecutionInput) splits(weight int32) []Split {
 	out := make([]Split, len(in.Workloads))
 	for i, w := range in.Workloads {
-		out[i] = SplitReplicas(w.FullReplicas, weight, !w.Stable.IsZero() && w.StableObserved != nil)
+		hasStable := !w.Stable.IsZero() && w.StableObserved != nil
+		out[i] = SplitReplicas(w.FullReplicas, weight, hasStable)
+		if in.SplitTraffic && hasStable {
+			out[i].Stable = w.StableReplicas
+		}
 	}
 	return out
 }

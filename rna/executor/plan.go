@@ -85,12 +85,13 @@ func PlanSteps(strategy deployv1alpha1.Strategy, firstDeployment bool) []Step {
 }
 
 // NotYetSupported returns why the executor cannot run a strategy yet: analysis, runWebhook and
-// exposeServices steps and blue/green strategies come with the next issue. It is the one place to
-// change when they do. The error's text is the Rollout's message, such as "analysis steps are not
-// supported yet" (the first such step, in order).
+// exposeServices steps, and blue/green conditions of a kind without a runner (see
+// DefaultConditionRunners), come with the next issue. It is the one place to change when they do.
+// The error's text is the Rollout's message, such as "analysis steps are not supported yet" (the
+// first such step, in order).
 func NotYetSupported(strategy deployv1alpha1.Strategy) error {
-	if strategy.BlueGreen != nil {
-		return errors.New("blueGreen strategies are not supported yet")
+	if bg := strategy.BlueGreen; bg != nil {
+		return unsupportedConditions(bg, DefaultConditionRunners())
 	}
 	if strategy.Canary == nil {
 		return errors.New("the strategy sets neither canary nor blueGreen")

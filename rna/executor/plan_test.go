@@ -70,7 +70,10 @@ func TestNotYetSupported(t *testing.T) {
 		{"analysis", canary(weightStep(10), analysis), "analysis steps are not supported yet"},
 		{"runWebhook", canary(webhook), "runWebhook steps are not supported yet"},
 		{"exposeServices", canary(weightStep(10), expose, analysis), "exposeServices steps are not supported yet"},
-		{"blueGreen", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a"}}, "blueGreen strategies are not supported yet"},
+		{"blueGreen with pauses", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a",
+			RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}}}}}, ""},
+		{"blueGreen with an analysis", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a",
+			ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{{Analysis: analysis.Analysis}}}}, "analysis conditions are not supported yet (blueGreen.shutDownOldVersionAfter[0])"},
 		{"nothing", deployv1alpha1.Strategy{}, "the strategy sets neither canary nor blueGreen"},
 		{"an empty step", canary(deployv1alpha1.CanaryStep{}), "steps[0] sets no step"},
 	}

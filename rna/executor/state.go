@@ -69,6 +69,11 @@ type WorkloadState struct {
 	HPA string
 	// Role is canary while the Rollout runs, stable once it finalizes.
 	Role string
+	// Passed are the gates of the blue/green conditions that passed.
+	Passed []string
+	// Selectors are the selectors of the Services the execution switches, as they were when the
+	// new version was created (by Service name), restored by a rollback.
+	Selectors map[string]map[string]string
 }
 
 // Annotations returns the annotations that hold the state.
@@ -85,6 +90,12 @@ func (s WorkloadState) Annotations() map[string]string {
 	}
 	if s.HPA != "" {
 		a[HPAAnnotation] = s.HPA
+	}
+	if len(s.Passed) > 0 {
+		a[PassedAnnotation] = strings.Join(s.Passed, ",")
+	}
+	if len(s.Selectors) > 0 {
+		a[SelectorsAnnotation] = formatSelectors(s.Selectors)
 	}
 	return a
 }
@@ -118,6 +129,12 @@ func ParseWorkloadState(a map[string]string) (WorkloadState, error) {
 	}
 	s.HPA = a[HPAAnnotation]
 	s.Role = a[RoleAnnotation]
+	if p := a[PassedAnnotation]; p != "" {
+		s.Passed = strings.Split(p, ",")
+	}
+	if s.Selectors, err = parseSelectors(a[SelectorsAnnotation]); err != nil {
+		return s, fmt.Errorf("annotation %s: %w", SelectorsAnnotation, err)
+	}
 	return s, nil
 }
 
@@ -129,6 +146,8 @@ type ExecutionState struct {
 	StepStartedAt time.Time
 	// Decisions are the decisions handled.
 	Decisions []string
+	// Passed are the gates of the blue/green conditions that passed.
+	Passed []string
 }
 
 // combineStates merges the states of the workloads of one execution: the furthest step (workloads
@@ -151,6 +170,11 @@ func combineStates(states []*WorkloadState) (ExecutionState, bool) {
 		for _, d := range s.Decisions {
 			if !slices.Contains(e.Decisions, d) {
 				e.Decisions = append(e.Decisions, d)
+			}
+		}
+		for _, g := range s.Passed {
+			if !slices.Contains(e.Passed, g) {
+				e.Passed = append(e.Passed, g)
 			}
 		}
 	}

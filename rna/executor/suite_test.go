@@ -45,7 +45,7 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	var err error
 	cluster, err = testcluster.StartFull(ctx, testcluster.Options{
 		Name: "executor", Scheme: scheme.New(), Nodes: 3,
-		CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases"), filepath.Join("..", "..", "test", "testdata", "crds")},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(cluster.Stop)

@@ -217,6 +217,69 @@ type RolloutStatus struct {
 	// finishedAt is when the Rollout reached a final phase.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+
+	// blueGreen is the progress of a blue/green strategy: the version each Service selects and the
+	// state of each condition.
+	// +optional
+	BlueGreen *BlueGreenStatus `json:"blueGreen,omitempty"`
+}
+
+// BlueGreenStatus is the progress of a blue/green strategy.
+type BlueGreenStatus struct {
+	// activeVersion is the version the active Services select: the stable one until the switch, the
+	// new one after it.
+	// +optional
+	ActiveVersion string `json:"activeVersion,omitempty"`
+
+	// previewVersion is the version the preview Services select.
+	// +optional
+	PreviewVersion string `json:"previewVersion,omitempty"`
+
+	// conditions are the states of the redirectTrafficAfter and shutDownOldVersionAfter conditions.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=map
+	// +listMapKey=gate
+	Conditions []StrategyConditionStatus `json:"conditions,omitempty"`
+}
+
+// ConditionState is where a blue/green condition is.
+// +kubebuilder:validation:Enum=Pending;Running;Paused;AwaitingApproval;Passed;Failed
+type ConditionState string
+
+// States of a blue/green condition.
+const (
+	// ConditionPending has not started: its group has not been reached.
+	ConditionPending ConditionState = "Pending"
+	// ConditionRunning runs (an analysis, a webhook waiting for its callback, ...).
+	ConditionRunning ConditionState = "Running"
+	// ConditionPaused is a timed pause that runs.
+	ConditionPaused ConditionState = "Paused"
+	// ConditionAwaitingApproval is a pause that waits for an approve or reject decision.
+	ConditionAwaitingApproval ConditionState = "AwaitingApproval"
+	// ConditionPassed has passed.
+	ConditionPassed ConditionState = "Passed"
+	// ConditionFailed has failed; the Rollout rolls back.
+	ConditionFailed ConditionState = "Failed"
+)
+
+// StrategyConditionStatus is the state of one blue/green condition.
+type StrategyConditionStatus struct {
+	// gate names the condition as decisions do, such as redirectTrafficAfter[0].
+	// +required
+	Gate string `json:"gate"`
+
+	// kind is pause, analysis, runWebhook or exposeServices.
+	// +required
+	Kind string `json:"kind"`
+
+	// state is Pending, Running, Paused, AwaitingApproval, Passed or Failed.
+	// +required
+	State ConditionState `json:"state"`
+
+	// message says what the condition waits for, or why it passed or failed.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // Rollout is what one target must do for one Deployment. The Deployment controller generates it in
