@@ -32,7 +32,10 @@ func deviceLogin(ctx context.Context, person *http.Client, verificationURI, user
 	GinkgoHelper()
 	code, body, _ := browse(ctx, person, verificationURI)
 	Expect(code).To(Equal(http.StatusOK))
-	code, body, _ = submit(ctx, person, onlyForm(body), map[string]string{"username": username, "password": pw})
+	forms := formsOf(body) // the password form first, then any upstream identity providers
+	Expect(forms).NotTo(BeEmpty())
+	Expect(forms[0].fields).To(HaveKey("password"))
+	code, body, _ = submit(ctx, person, forms[0], map[string]string{"username": username, "password": pw})
 	return code, body
 }
 
