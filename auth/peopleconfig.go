@@ -27,11 +27,12 @@ type upstreamFile struct {
 	Scopes           []string `json:"scopes,omitempty"`
 }
 
-// LoadOIDCClients reads a YAML (or JSON) list of confidential OIDC clients:
+// LoadOIDCClients reads a YAML (or JSON) list of confidential OIDC clients, such as
 //
-//	- clientId: other-aurora
-//	  clientSecretFile: other-aurora.secret   # relative to this file
-//	  redirectURIs: ["https://auth.other.example/oauth/upstream/callback"]
+//	[{clientId: other-aurora, clientSecretFile: other-aurora.secret,
+//	  redirectURIs: ["https://auth.other.example/oauth/upstream/callback"]}]
+//
+// with secret files relative to the list's file.
 func LoadOIDCClients(path string) ([]OIDCClient, error) {
 	var entries []oidcClientFile
 	if err := readStrictYAML(path, &entries); err != nil {
@@ -48,14 +49,14 @@ func LoadOIDCClients(path string) ([]OIDCClient, error) {
 	return out, nil
 }
 
-// LoadUpstreams reads a YAML (or JSON) list of upstream identity providers, one per organization:
+// LoadUpstreams reads a YAML (or JSON) list of upstream identity providers, one per organization,
+// such as
 //
-//	- organization: acme
-//	  displayName: ACME SSO
-//	  issuer: https://sso.acme.example
-//	  clientId: aurora
-//	  clientSecretFile: acme.secret           # relative to this file
-//	  rolesClaim: groups                      # values: organization-admin, <environment>:<role>
+//	[{organization: acme, displayName: ACME SSO, issuer: "https://sso.acme.example",
+//	  clientId: aurora, clientSecretFile: acme.secret, rolesClaim: groups}]
+//
+// with secret files relative to the list's file. The roles claim carries organization-admin and
+// <environment>:<role> values.
 func LoadUpstreams(path string) ([]UpstreamIdP, error) {
 	var entries []upstreamFile
 	if err := readStrictYAML(path, &entries); err != nil {
