@@ -353,6 +353,9 @@ var _ = Describe("People", func() {
 		Expect(wrongCode).To(Equal(http.StatusUnauthorized))
 		Expect(unknownCode).To(Equal(wrongCode))
 		Expect(unknownBody).To(Equal(wrongBody))
+		invalidCode, invalidBody, _ := submit(ctx, person, f, map[string]string{"username": "Not A Login", "password": "not the password!"})
+		Expect(invalidCode).To(Equal(wrongCode))
+		Expect(invalidBody).To(Equal(wrongBody), "a name no User can have")
 		Expect(wrongBody).To(ContainSubstring("Wrong username or password."))
 
 		s := &corev1.Secret{}
