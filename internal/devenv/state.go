@@ -21,7 +21,8 @@ type endpoints struct {
 }
 
 // writeState writes what a client needs into dir: endpoints.json, ca.crt, kubeconfig-cloud and
-// kubeconfig-<target>, credentials.json (the deployer's client id and secret, mode 0600), a CLI
+// kubeconfig-<target>, credentials.json (the deployer's client id and secret and the demo user's
+// login, mode 0600), a CLI
 // config, and last an empty ready file.
 func (e *Env) writeState(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -50,7 +51,10 @@ func (e *Env) writeState(dir string) error {
 		ClientID     string   `json:"clientId"`
 		ClientSecret string   `json:"clientSecret"`
 		Scopes       []string `json:"scopes"`
-	}{e.TenantNamespace, e.Deployer.ClientID, e.Deployer.ClientSecret, []string{"api:deployment:full", "read:infrastructure:data"}}
+		User         string   `json:"user"`
+		Password     string   `json:"password"`
+	}{e.TenantNamespace, e.Deployer.ClientID, e.Deployer.ClientSecret, []string{"api:deployment:full", "read:infrastructure:data"},
+		e.DemoUser.Username, e.DemoUser.Password}
 	files := map[string]any{"endpoints.json": ep, "credentials.json": creds,
 		"config": map[string]string{"apiURL": e.APIURL, "authURL": e.Issuer, "issuer": e.Issuer, "tokenURL": ep.TokenURL, "caFile": filepath.Join(dir, "ca.crt"),
 			"clientId": e.Deployer.ClientID, "namespace": e.TenantNamespace}}
