@@ -217,6 +217,13 @@ type RolloutStatus struct {
 	// finishedAt is when the Rollout reached a final phase.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+
+	// previews are the preview links of the exposeServices steps run so far; the values of
+	// {{armory.preview.<service>}} come from them (deployv1alpha1.PreviewURLs).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Previews []deployv1alpha1.PreviewLink `json:"previews,omitempty"`
 }
 
 // Rollout is what one target must do for one Deployment. The Deployment controller generates it in
