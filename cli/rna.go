@@ -147,7 +147,7 @@ func runRNA(cmd *cobra.Command, opts rnaOptions) error {
 	}
 	// The Rollout executor runs the mirrored Rollouts in this cluster; like the tunnel, only on the
 	// leader.
-	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor")}).SetupWithManager(mgr); err != nil {
+	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor"), Previews: agent}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Rollout executor: %w", err)
 	}
 	if err := mgr.Add(agent); err != nil {

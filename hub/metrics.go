@@ -11,15 +11,15 @@ const metricsNamespace = "aurora_hub"
 
 // metrics are the Hub's Prometheus metrics.
 type metrics struct {
-	sessionsOpen   prometheus.Gauge
-	connects       prometheus.Counter
-	disconnects    *prometheus.CounterVec
-	refusals       *prometheus.CounterVec
-	sendQueueDrops prometheus.Counter
-	agentWrites    *prometheus.CounterVec
+	sessionsOpen    prometheus.Gauge
+	connects        prometheus.Counter
+	disconnects     *prometheus.CounterVec
+	refusals        *prometheus.CounterVec
+	sendQueueDrops  prometheus.Counter
+	agentWrites     *prometheus.CounterVec
 	previewRequests *prometheus.CounterVec
-	sent           map[string]prometheus.Counter
-	received       map[string]prometheus.Counter
+	sent            map[string]prometheus.Counter
+	received        map[string]prometheus.Counter
 }
 
 // newMetrics creates the Hub's metrics and registers them with reg.

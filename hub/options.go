@@ -3,12 +3,12 @@ package hub
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net/url"
-	"strings"
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"

@@ -81,13 +81,17 @@ type Env struct {
 	HTTPClient *http.Client
 	// Issuer is the auth service's URL; HubAddress the Hub's host:port.
 	Issuer, HubAddress string
+	// PreviewURL is the base URL of the Hub's preview links.
+	PreviewURL string
 	// Deployer is a machine credential of the tenant with api:deployment:full and
 	// read:infrastructure:data, for CI-like clients.
 	Deployer Credential
 
 	serverTLS *tls.Config
 	verifier  *verify.Verifier
-	authSrv   *auth.Server
+	// previewKey signs preview links; the same across Hub restarts.
+	previewKey []byte
+	authSrv    *auth.Server
 
 	mu      sync.Mutex
 	stops   []func() // in start order; Stop runs them in reverse
