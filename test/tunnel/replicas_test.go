@@ -1,0 +1,320 @@
+package tunnel_test
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
+	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
+	"github.com/aurora-cd/aurora/hub"
+	"github.com/aurora-cd/aurora/internal/scheme"
+	"github.com/aurora-cd/aurora/internal/testcluster"
+	"github.com/aurora-cd/aurora/internal/tlsutil"
+	"github.com/aurora-cd/aurora/rna"
+)
+
+// replicaLeaseDuration is short so that a dead replica's Leases expire within seconds.
+const replicaLeaseDuration = 3 * time.Second
+
+// previewKey signs the preview links of every test replica.
+var previewKey = []byte("0123456789abcdef0123456789abcdef-preview-test-key")
+
+// replica is one Hub replica of a test: its tunnel and HTTPS addresses.
+type replica struct {
+	srv       *hub.Server
+	name      string
+	grpcAddr  string
+	httpsAddr string
+	stop      func()
+}
+
+// startReplica runs a Hub replica that coordinates through Leases in aurora-system, identified to
+// the others by a client certificate of the test CA.
+func startReplica(ctx context.Context, name string) *replica {
+	GinkgoHelper()
+	certPEM, keyPEM, err := ca.IssueClient(hub.DefaultPeerIdentity, time.Hour)
+	Expect(err).NotTo(HaveOccurred())
+	peerTLS, err := tlsutil.ClientConfigWithCert(ca.CertPEM, certPEM, keyPEM)
+	Expect(err).NotTo(HaveOccurred())
+	peers := x509.NewCertPool()
+	Expect(peers.AppendCertsFromPEM(ca.CertPEM)).To(BeTrue())
+	grpcListener, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	httpsListener, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	r := &replica{name: name, grpcAddr: grpcListener.Addr().String(), httpsAddr: httpsListener.Addr().String()}
+	r.srv, err = hub.New(hub.Options{Cloud: cloud.Config, Verifier: verifier, TLS: serverTLS, Replica: name,
+		HeartbeatInterval: heartbeat, StatusWriteInterval: time.Second, DisconnectGrace: 100 * time.Millisecond,
+		Registerer: prometheus.NewRegistry(), LeaseNamespace: "aurora-system", LeaseDuration: replicaLeaseDuration,
+		AdvertiseAddress: r.httpsAddr, PeerTLS: peerTLS, PeerClientCAs: peers,
+		PreviewKey: previewKey, PreviewBaseURL: "https://" + r.httpsAddr})
+	Expect(err).NotTo(HaveOccurred())
+	stopTunnels := startInBackground(func(ctx context.Context) error { return r.srv.Serve(ctx, grpcListener) })
+	stopHTTPS := startInBackground(func(ctx context.Context) error { return r.srv.ServeHTTPS(ctx, httpsListener) })
+	r.stop = func() { stopTunnels(); stopHTTPS() }
+	Eventually(r.srv.Ready).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	return r
+}
+
+// holds reports whether the replica holds a tunnel of the agent.
+func (r *replica) holds(agent string) bool {
+	for _, a := range r.srv.ConnectedAgents() {
+		if a.Namespace == tenantNamespace && a.Agent == agent {
+			return true
+		}
+	}
+	return false
+}
+
+// countedAgent is an RNA with its own metrics, to count what it applied.
+type countedAgent struct {
+	agent    *rna.Agent
+	registry *prometheus.Registry
+	stop     func()
+}
+
+// startCountedAgent runs an RNA of the agent for the target cluster cfg, dialling the given Hub
+// addresses in turn.
+func startCountedAgent(ctx context.Context, agent string, target *testcluster.Cluster, id, secret string, addresses ...string) *countedAgent {
+	GinkgoHelper()
+	src, err := rna.ClientCredentialsTokenSource(context.Background(), rna.ClientCredentials{ClientID: id, ClientSecret: secret,
+		TokenURL: issuer + "/oauth/token", TLS: clientTLS})
+	Expect(err).NotTo(HaveOccurred())
+	reg := prometheus.NewRegistry()
+	a, err := rna.New(rna.Options{HubAddress: addresses[0], HubAddresses: addresses[1:], TLS: clientTLS, TokenSource: src,
+		AgentIdentifier: agent, AgentVersion: "test", Target: target.Config, InitialBackoff: 100 * time.Millisecond,
+		MaxBackoff: time.Second, DialTimeout: 3 * time.Second, SendTimeout: 3 * time.Second, InventoryInterval: 2 * time.Second,
+		Registerer: reg})
+	Expect(err).NotTo(HaveOccurred())
+	return &countedAgent{agent: a, registry: reg, stop: startInBackground(a.Run)}
+}
+
+// applied counts the Rollout generations the agent applied (not those it already held).
+func (c *countedAgent) applied() int {
+	GinkgoHelper()
+	families, err := c.registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "aurora_rna_rollout_applies_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == "applied" {
+					return int(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// agentRollout is a cloud Rollout of the tenant for agent.
+func agentRollout(agent, name string, weights ...int32) *rolloutv1alpha1.Rollout {
+	ro := cloudRollout(name, "replicas", weights...)
+	ro.Labels[deployv1alpha1.AgentLabel] = agent
+	ro.Spec.Account, ro.Spec.Target = agent, agent
+	return ro
+}
+
+// expectMirroredIn waits until c's cluster holds the cloud Rollout at its current generation.
+func expectMirroredIn(ctx context.Context, c client.Client, ro *rolloutv1alpha1.Rollout) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		g.Expect(cloudClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+		list := &rolloutv1alpha1.RolloutList{}
+		g.Expect(c.List(ctx, list, client.HasLabels{rolloutv1alpha1.MirroredLabel})).To(Succeed())
+		found := false
+		for i := range list.Items {
+			if list.Items[i].Annotations[rolloutv1alpha1.CloudUIDAnnotation] == string(ro.UID) {
+				found = true
+				g.Expect(list.Items[i].Annotations[rolloutv1alpha1.CloudGenerationAnnotation]).To(Equal(strconv.FormatInt(ro.Generation, 10)))
+			}
+		}
+		g.Expect(found).To(BeTrue(), "not mirrored")
+		g.Expect(ro.Status.AppliedGeneration).To(Equal(ro.Generation))
+	}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+}
+
+// expectHeldBy waits until the agent's Lease, its Agent status and the replicas agree that r holds
+// its tunnel, and other does not.
+func expectHeldBy(ctx context.Context, agent string, r, other *replica, within time.Duration) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		g.Expect(r.holds(agent)).To(BeTrue(), "%s holds no tunnel of %s", r.name, agent)
+		if other != nil {
+			g.Expect(other.holds(agent)).To(BeFalse(), "%s still holds a tunnel of %s", other.name, agent)
+		}
+		lease := &coordinationv1.Lease{}
+		g.Expect(cloudClient.Get(ctx, objectKey(tenantNamespace, "aurora-agent-"+agent), lease)).To(Succeed())
+		g.Expect(lease.Spec.HolderIdentity).To(HaveValue(Equal(r.name)))
+		status, err := agentStatus(ctx, agent)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(status.connected).To(BeTrue())
+		g.Expect(status.replica).To(Equal(r.name))
+	}).WithContext(ctx).WithTimeout(within).Should(Succeed())
+}
+
+// shownAgent is what an Agent's status shows of its tunnel.
+type shownAgent struct {
+	connected bool
+	replica   string
+}
+
+// agentObjectNamed reads the tenant's Agent of that name.
+func agentObjectNamed(ctx context.Context, name string) (*deployv1alpha1.Agent, error) {
+	a := &deployv1alpha1.Agent{}
+	return a, cloudClient.Get(ctx, objectKey(tenantNamespace, name), a)
+}
+
+// agentStatus reads what the tenant's Agent shows.
+func agentStatus(ctx context.Context, agent string) (shownAgent, error) {
+	a, err := agentObjectNamed(ctx, agent)
+	if err != nil {
+		return shownAgent{}, err
+	}
+	return shownAgent{connected: a.Status.Connected, replica: a.Status.HubReplica}, nil
+}
+
+var _ = Describe("Several Hub replicas sharing agents", Ordered, func() {
+	var (
+		hubA, hubB     *replica
+		target2        *testcluster.Cluster
+		target2Client  client.Client
+		staging, prod  *countedAgent
+		prodID, prodSc string
+	)
+
+	BeforeAll(func(ctx SpecContext) {
+		var err error
+		target2, err = testcluster.StartAPI(ctx, testcluster.Options{Name: "target2", Scheme: scheme.New(),
+			CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(target2.Stop)
+		target2Client = target2.Client
+
+		scopes := []iamv1alpha1.Scope{iamv1alpha1.ScopeAgentHubFull}
+		stagingID, stagingSecret := agentCredentials(ctx, tenantNamespace, "replicas-staging", scopes,
+			func(mc *iamv1alpha1.MachineCredential) { mc.Spec.AgentIdentifiers = []string{"staging"} })
+		prodID, prodSc = agentCredentials(ctx, tenantNamespace, "replicas-prod", scopes,
+			func(mc *iamv1alpha1.MachineCredential) { mc.Spec.AgentIdentifiers = []string{"prod"} })
+
+		hubA = startReplica(ctx, "hub-a")
+		hubB = startReplica(ctx, "hub-b")
+		DeferCleanup(func() { hubB.stop() })
+		DeferCleanup(func() { hubA.stop() })
+		staging = startCountedAgent(ctx, "staging", target, stagingID, stagingSecret, hubA.grpcAddr, hubB.grpcAddr)
+		prod = startCountedAgent(ctx, "prod", target2, prodID, prodSc, hubB.grpcAddr, hubA.grpcAddr)
+		DeferCleanup(func() { staging.stop(); prod.stop() })
+	}, NodeTimeout(5*time.Minute))
+
+	It("spreads the agents over the replicas, each held through its Lease", func(ctx SpecContext) {
+		expectHeldBy(ctx, "staging", hubA, hubB, 30*time.Second)
+		expectHeldBy(ctx, "prod", hubB, hubA, 30*time.Second)
+		for _, r := range []*replica{hubA, hubB} {
+			lease := &coordinationv1.Lease{}
+			Expect(cloudClient.Get(ctx, objectKey("aurora-system", "aurora-hub-"+r.name), lease)).To(Succeed())
+			Expect(lease.Annotations).To(HaveKeyWithValue(hub.LeaseAddressAnnotation, r.httpsAddr), "the replica advertises its address")
+		}
+	})
+
+	It("mirrors each agent's Rollouts from the replica that holds it", func(ctx SpecContext) {
+		s, p := agentRollout("staging", "replicas-s1", 50), agentRollout("prod", "replicas-p1", 50)
+		Expect(cloudClient.Create(ctx, s)).To(Succeed())
+		Expect(cloudClient.Create(ctx, p)).To(Succeed())
+		expectMirroredIn(ctx, targetClient, s)
+		expectMirroredIn(ctx, target2Client, p)
+	})
+
+	It("forwards a query for an agent to the replica that holds it", func(ctx SpecContext) {
+		Expect(hubB.holds("staging")).To(BeFalse())
+		body, err := hubB.srv.Query(ctx, tenantNamespace, "staging", rna.RequestKindInventory, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(body)).To(ContainSubstring("kube-system"), "the inventory of the staging cluster, through hub-a")
+		body, err = hubA.srv.Query(ctx, tenantNamespace, "prod", rna.RequestKindInventory, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(body)).To(ContainSubstring("namespaces"))
+		_, err = hubA.srv.Query(ctx, tenantNamespace, "nobody", rna.RequestKindInventory, nil)
+		Expect(err).To(MatchError(hub.ErrAgentNotConnected))
+	})
+
+	It("hands an agent over cleanly when it connects to another replica", func(ctx SpecContext) {
+		before := prod.applied()
+		second := startCountedAgent(ctx, "prod", target2, prodID, prodSc, hubA.grpcAddr)
+		expectHeldBy(ctx, "prod", hubA, hubB, 30*time.Second)
+		p := agentRollout("prod", "replicas-p2", 25, 100)
+		Expect(cloudClient.Create(ctx, p)).To(Succeed())
+		expectMirroredIn(ctx, target2Client, p)
+		Expect(prod.applied()+second.applied()-before).To(Equal(1), "one new generation, applied once by the agent that holds the tunnel")
+		second.stop()
+		// The first agent was drained with a delay; it reconnects, to either replica.
+		Eventually(prod.agent.Connected).WithContext(ctx).WithTimeout(90 * time.Second).Should(BeTrue())
+	}, NodeTimeout(3*time.Minute))
+
+	It("re-homes the agents of a replica that dies within the lease budget, and loses or repeats nothing", func(ctx SpecContext) {
+		Eventually(prod.agent.Connected).WithContext(ctx).Should(BeTrue())
+		var rollouts []*rolloutv1alpha1.Rollout
+		for i := range 3 {
+			for _, agent := range []string{"staging", "prod"} {
+				ro := agentRollout(agent, fmt.Sprintf("replicas-%s-k%d", agent, i), 10, 100)
+				Expect(cloudClient.Create(ctx, ro)).To(Succeed())
+				rollouts = append(rollouts, ro)
+			}
+		}
+		mirrorAll := func() {
+			for _, ro := range rollouts {
+				c := targetClient
+				if ro.Labels[deployv1alpha1.AgentLabel] == "prod" {
+					c = target2Client
+				}
+				expectMirroredIn(ctx, c, ro)
+			}
+		}
+		mirrorAll()
+		appliedBefore := staging.applied() + prod.applied()
+
+		By("killing hub-a without a graceful close")
+		killedAt := time.Now()
+		hubA.srv.Abort()
+		expectHeldBy(ctx, "staging", hubB, nil, 3*replicaLeaseDuration+10*time.Second)
+		expectHeldBy(ctx, "prod", hubB, nil, 3*replicaLeaseDuration+10*time.Second)
+		AddReportEntry("agents re-homed after the replica died in", time.Since(killedAt).Round(time.Millisecond).String())
+
+		By("changing every Rollout and adding new ones while hub-b holds every agent")
+		for _, ro := range rollouts {
+			updateCloud(ctx, ro, func(ro *rolloutv1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Steps = append(ro.Spec.Strategy.Canary.Steps, ro.Spec.Strategy.Canary.Steps[0])
+			})
+		}
+		for _, agent := range []string{"staging", "prod"} {
+			ro := agentRollout(agent, "replicas-"+agent+"-after", 100)
+			Expect(cloudClient.Create(ctx, ro)).To(Succeed())
+			rollouts = append(rollouts, ro)
+		}
+		mirrorAll()
+		Consistently(func() int { return staging.applied() + prod.applied() - appliedBefore }).
+			WithContext(ctx).WithTimeout(2*time.Second).Should(Equal(len(rollouts)),
+			"each new generation applied exactly once: none lost, none twice")
+
+		By("hub-a's Lease expiring, so that nothing is forwarded to it")
+		Eventually(func(g Gomega) {
+			lease := &coordinationv1.Lease{}
+			g.Expect(cloudClient.Get(ctx, objectKey("aurora-system", "aurora-hub-hub-a"), lease)).To(Succeed())
+			g.Expect(time.Since(lease.Spec.RenewTime.Time)).To(BeNumerically(">", replicaLeaseDuration))
+		}).WithContext(ctx).WithTimeout(2 * replicaLeaseDuration).Should(Succeed())
+		_, err := hubB.srv.Query(ctx, tenantNamespace, "staging", rna.RequestKindInventory, nil)
+		Expect(err).NotTo(HaveOccurred())
+	}, NodeTimeout(4*time.Minute))
+})
