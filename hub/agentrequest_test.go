@@ -21,11 +21,11 @@ func TestPreviewLinksSigned(t *testing.T) {
 		in      []tunnelhttp.PreviewLinkRequest
 		wantErr string
 	}{
-		{name: "two services", opts: opts, in: []tunnelhttp.PreviewLinkRequest{link("web", "potato", 5 * time.Minute), link("web", "admin", 24 * time.Hour)}},
+		{name: "two services", opts: opts, in: []tunnelhttp.PreviewLinkRequest{link("web", "potato", 5*time.Minute), link("web", "admin", 24*time.Hour)}},
 		{name: "disabled", opts: Options{}, in: []tunnelhttp.PreviewLinkRequest{link("web", "potato", time.Minute)}, wantErr: "not enabled"},
 		{name: "none", opts: opts, wantErr: "previews: between 1 and 64 expected, got 0"},
 		{name: "expired", opts: opts, in: []tunnelhttp.PreviewLinkRequest{link("web", "potato", -time.Second)}, wantErr: "previews[0].expiresAt"},
-		{name: "too long", opts: opts, in: []tunnelhttp.PreviewLinkRequest{link("web", "potato", 25 * time.Hour)}, wantErr: "previews[0].expiresAt"},
+		{name: "too long", opts: opts, in: []tunnelhttp.PreviewLinkRequest{link("web", "potato", 25*time.Hour)}, wantErr: "previews[0].expiresAt"},
 		{name: "bad name", opts: opts, in: []tunnelhttp.PreviewLinkRequest{link("web", "Potato_Svc", time.Minute)}, wantErr: "previews[0]: namespace"},
 	}
 	for _, tt := range tests {

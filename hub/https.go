@@ -129,6 +129,9 @@ func (s *Server) servePreview(w http.ResponseWriter, r *http.Request, prefix str
 	if r.URL.RawQuery != "" {
 		path += "?" + r.URL.RawQuery
 	}
+	// The Service may answer before it read the whole request body (a streaming echo): keep
+	// reading the body while the response is written, as HTTP/2 does anyway.
+	_ = http.NewResponseController(w).EnableFullDuplex()
 	key := agentKey{namespace: target.Tenant, agent: target.Agent}
 	if sess := s.registry.session(key); sess != nil {
 		s.metrics.previewRequests.WithLabelValues("proxied").Inc()

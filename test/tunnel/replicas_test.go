@@ -1,18 +1,29 @@
 package tunnel_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
@@ -22,6 +33,7 @@ import (
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/testcluster"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
+	"github.com/aurora-cd/aurora/internal/tunnelhttp"
 	"github.com/aurora-cd/aurora/rna"
 )
 
@@ -250,6 +262,82 @@ var _ = Describe("Several Hub replicas sharing agents", Ordered, func() {
 		Expect(err).To(MatchError(hub.ErrAgentNotConnected))
 	})
 
+	It("serves preview links through the tunnel from either replica, and refuses forged and expired ones", func(ctx SpecContext) {
+		app := startPreviewApp(ctx, targetClient, "replicas", "web")
+		By("listing the preview in the mirrored Rollout, as the executor's exposeServices step does")
+		s := agentRollout("staging", "replicas-s1")
+		Expect(cloudClient.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
+		Eventually(func() error {
+			list := &rolloutv1alpha1.RolloutList{}
+			if err := targetClient.List(ctx, list, client.HasLabels{rolloutv1alpha1.MirroredLabel}); err != nil {
+				return err
+			}
+			for i := range list.Items {
+				if list.Items[i].Annotations[rolloutv1alpha1.CloudUIDAnnotation] == string(s.UID) {
+					list.Items[i].Status.Previews = []deployv1alpha1.PreviewLink{{Service: "web", Namespace: "replicas",
+						ExpiresAt: metav1.NewTime(time.Now().Add(time.Hour))}}
+					return targetClient.Status().Update(ctx, &list.Items[i])
+				}
+			}
+			return errNotMirrored
+		}).WithContext(ctx).Should(Succeed())
+
+		now := time.Now()
+		links, err := staging.agent.PreviewLinks(ctx, []tunnelhttp.PreviewLinkRequest{
+			{Namespace: "replicas", Service: "web", ExpiresAt: now.Add(time.Hour)},
+			{Namespace: "replicas", Service: "web", ExpiresAt: now.Add(3 * time.Second)},
+			{Namespace: "replicas", Service: "other", ExpiresAt: now.Add(time.Hour)},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		link, short, other := links[0], links[1], links[2]
+		Expect(link).To(HavePrefix("https://" + hubA.httpsAddr + "/preview/"))
+		viaB := strings.Replace(link, hubA.httpsAddr, hubB.httpsAddr, 1)
+
+		By("reaching the Service through the replica that holds the agent, and through the other one")
+		Expect(get(ctx, link+"hello?x=1")).To(Equal(previewAnswer{200, "hello from web /hello?x=1"}))
+		Expect(get(ctx, viaB+"hello")).To(Equal(previewAnswer{200, "hello from web /hello"}), "forwarded to hub-a")
+
+		By("streaming large bodies both ways under flow control, many requests at once")
+		big := get(ctx, viaB+"big")
+		Expect(big.code).To(Equal(200))
+		Expect([]byte(big.body)).To(Equal(app.big))
+		upload := bytes.Repeat([]byte("potato "), 100_000)
+		resp, err := httpClient.Post(link+"echo", "application/octet-stream", bytes.NewReader(upload))
+		Expect(err).NotTo(HaveOccurred())
+		echoed, err := io.ReadAll(resp.Body)
+		Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		Expect(echoed).To(Equal(upload))
+		var wg sync.WaitGroup
+		answers := make([]previewAnswer, 24)
+		for i := range answers {
+			wg.Go(func() {
+				defer GinkgoRecover()
+				answers[i] = get(ctx, fmt.Sprintf("%sn/%d", link, i))
+			})
+		}
+		wg.Wait()
+		for i, a := range answers {
+			Expect(a).To(Equal(previewAnswer{200, fmt.Sprintf("hello from web /n/%d", i)}))
+		}
+
+		By("refusing forged links, links to Services without a live preview, and expired links")
+		token := strings.TrimSuffix(strings.TrimPrefix(link, "https://"+hubA.httpsAddr+"/preview/"), "/")
+		forged := token[:len(token)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(token, "AA")]
+		Expect(get(ctx, "https://"+hubA.httpsAddr+"/preview/"+forged+"/hello").code).To(Equal(403))
+		Expect(get(ctx, "https://"+hubA.httpsAddr+"/preview/not-a-token/hello").code).To(Equal(403))
+		Expect(get(ctx, other+"hello").code).To(Equal(502), "the agent reaches only Services a mirrored Rollout exposes")
+		Expect(get(ctx, short+"hello").code).To(Equal(200))
+		Eventually(func() int { return get(ctx, short+"hello").code }).WithContext(ctx).WithTimeout(10 * time.Second).Should(Equal(410))
+		Expect(get(ctx, strings.Replace(short, hubA.httpsAddr, hubB.httpsAddr, 1)+"hello").code).To(Equal(410))
+
+		By("refusing the peer paths to callers without a replica's client certificate")
+		resp, err = httpClient.Post("https://"+hubA.httpsAddr+"/peer/v1/query", "application/json", strings.NewReader(`{}`))
+		Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(403))
+	})
+
 	It("hands an agent over cleanly when it connects to another replica", func(ctx SpecContext) {
 		before := prod.applied()
 		second := startCountedAgent(ctx, "prod", target2, prodID, prodSc, hubA.grpcAddr)
@@ -318,3 +406,80 @@ var _ = Describe("Several Hub replicas sharing agents", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 	}, NodeTimeout(4*time.Minute))
 })
+
+// previewApp is an HTTP server of the test standing in for the pods of a Service of the target
+// cluster: the Service has no selector, and an EndpointSlice points at the server. (Under kwok,
+// pods cannot serve; the agent dials the Service's endpoints as kube-proxy would route it.)
+type previewApp struct {
+	big []byte
+}
+
+// startPreviewApp serves the app and creates its Service and EndpointSlice in namespace.
+func startPreviewApp(ctx context.Context, c client.Client, namespace, service string) *previewApp {
+	GinkgoHelper()
+	app := &previewApp{big: bytes.Repeat([]byte("0123456789abcdef"), 1<<16)}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			_, _ = w.Write(app.big)
+		case "/echo": // Streams the body back as it arrives (an HTTP/1 server must be told it may).
+			_ = http.NewResponseController(w).EnableFullDuplex()
+			_, _ = io.Copy(w, r.Body)
+		default:
+			_, _ = fmt.Fprintf(w, "hello from %s %s", service, r.URL.RequestURI())
+		}
+	}))
+	ip := hostAddress()
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	Expect(err).NotTo(HaveOccurred())
+	srv.Listener = l
+	srv.Start()
+	DeferCleanup(srv.Close)
+	port, err := strconv.Atoi(srv.URL[strings.LastIndex(srv.URL, ":")+1:])
+	Expect(err).NotTo(HaveOccurred())
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
+	Expect(client.IgnoreAlreadyExists(c.Create(ctx, ns))).To(Succeed())
+	Expect(c.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: service},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(int32(port))}}}})).To(Succeed())
+	Expect(c.Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: namespace, Name: service + "-test", Labels: map[string]string{discoveryv1.LabelServiceName: service}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To(""), Port: ptr.To(int32(port)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	})).To(Succeed())
+	return app
+}
+
+// previewAnswer is the status code and body of an answer.
+type previewAnswer struct {
+	code int
+	body string
+}
+
+// get fetches url with the test client.
+func get(ctx context.Context, url string) previewAnswer {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	Expect(err).NotTo(HaveOccurred())
+	resp, err := httpClient.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	Expect(err).NotTo(HaveOccurred())
+	return previewAnswer{resp.StatusCode, string(body)}
+}
+
+// hostAddress returns a non-loopback IPv4 address of this machine: an EndpointSlice may not point at
+// a loopback address.
+func hostAddress() string {
+	GinkgoHelper()
+	addrs, err := net.InterfaceAddrs()
+	Expect(err).NotTo(HaveOccurred())
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
+		}
+	}
+	Fail("this machine has no non-loopback IPv4 address for an EndpointSlice to point at")
+	return ""
+}
