@@ -24,6 +24,8 @@ const (
 	peerPreviewPrefix = "/peer/v1/preview/"
 	// peerQueryPath answers a Query forwarded by another replica.
 	peerQueryPath = "/peer/v1/query"
+	// peerInventoryPath answers a read of this replica's inventory cache by another replica.
+	peerInventoryPath = "/peer/v1/inventory"
 	// peerReleasePath ends this replica's stream of an agent that another replica took over.
 	peerReleasePath = "/peer/v1/release"
 )
@@ -73,6 +75,7 @@ func (s *Server) HTTPSHandler() http.Handler {
 	})))
 	mux.Handle(peerQueryPath, s.peerOnly(http.HandlerFunc(s.servePeerQuery)))
 	mux.Handle(peerReleasePath, s.peerOnly(http.HandlerFunc(s.servePeerRelease)))
+	mux.Handle(peerInventoryPath, s.peerOnly(http.HandlerFunc(s.servePeerInventory)))
 	return mux
 }
 

@@ -260,6 +260,16 @@ var _ = Describe("Several Hub replicas sharing agents", Ordered, func() {
 		Expect(string(body)).To(ContainSubstring("namespaces"))
 		_, err = hubA.srv.Query(ctx, tenantNamespace, "nobody", rna.RequestKindInventory, nil)
 		Expect(err).To(MatchError(hub.ErrAgentNotConnected))
+
+		By("reading the inventory the agent sent to the replica that holds it, from the other one")
+		Eventually(func(g Gomega) {
+			inv, at, err := hubB.srv.CachedInventory(ctx, tenantNamespace, "staging")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(inv.GetNamespaces()).To(ContainElement("kube-system"))
+			g.Expect(at).To(BeTemporally("~", time.Now(), time.Minute))
+		}).WithContext(ctx).Should(Succeed())
+		_, _, err = hubB.srv.CachedInventory(ctx, tenantNamespace, "nobody")
+		Expect(err).To(MatchError(hub.ErrNoInventory))
 	})
 
 	It("serves preview links through the tunnel from either replica, and refuses forged and expired ones", func(ctx SpecContext) {
