@@ -7,10 +7,15 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	tunnelv1 "github.com/aurora-cd/aurora/api/tunnel/v1"
 	"github.com/aurora-cd/aurora/internal/tunnelhttp"
 )
+
+// responseHeadTimeout bounds the wait for the head of a proxied response (an agent too old to
+// proxy never answers).
+const responseHeadTimeout = time.Minute
 
 // errTooManyExchanges refuses an exchange when the tunnel carries the most it may at once.
 var errTooManyExchanges = fmt.Errorf("the agent's tunnel carries %d proxied requests already", tunnelhttp.MaxConcurrentExchanges)
@@ -165,7 +170,12 @@ func (s *session) roundTrip(req *http.Request, namespace, service, path string) 
 			}
 		}()
 	}
+	headTimer := time.NewTimer(responseHeadTimeout)
+	defer headTimer.Stop()
 	select {
+	case <-headTimer.C:
+		s.closeExchange(x, "no response within "+responseHeadTimeout.String())
+		return nil, fmt.Errorf("the agent sent no response within %s", responseHeadTimeout)
 	case head := <-x.head:
 		resp := &http.Response{
 			StatusCode: int(head.GetStatus()), Status: fmt.Sprintf("%d %s", head.GetStatus(), http.StatusText(int(head.GetStatus()))),

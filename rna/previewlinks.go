@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	tunnelv1 "github.com/aurora-cd/aurora/api/tunnel/v1"
 	"github.com/aurora-cd/aurora/internal/tunnelhttp"
@@ -14,6 +15,10 @@ import (
 
 // ErrNotConnected means the agent has no tunnel to the Hub at the moment.
 var ErrNotConnected = errors.New("the agent is not connected to the hub")
+
+// previewLinksTimeout bounds the wait for the Hub's links (a Hub without preview links never
+// answers).
+const previewLinksTimeout = 10 * time.Second
 
 // agentRequests are the Requests the agent sent the Hub and waits an answer for.
 type agentRequests struct {
@@ -29,6 +34,8 @@ func (a *Agent) PreviewLinks(ctx context.Context, previews []tunnelhttp.PreviewL
 	if s == nil {
 		return nil, ErrNotConnected
 	}
+	ctx, cancel := context.WithTimeout(ctx, previewLinksTimeout)
+	defer cancel()
 	body, err := json.Marshal(tunnelhttp.PreviewLinksRequest{Previews: previews})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the previewLinks request: %w", err)
