@@ -15,8 +15,29 @@ import (
 // maxPreviewsPerRequest bounds the links one request of an agent may ask for.
 const maxPreviewsPerRequest = 64
 
+// maxAgentRequests bounds the Requests of one agent answered at once; more are refused.
+const maxAgentRequests = 4
+
 // errPreviewsDisabled answers a request for links when the Hub has no preview key.
 var errPreviewsDisabled = errors.New("preview links are not enabled on this hub (no preview key and URL)")
+
+// startAgentRequest answers a Request of the agent in its own goroutine, or refuses it at once when
+// the agent has too many waiting.
+func (s *session) startAgentRequest(req *tunnelv1.Request) {
+	select {
+	case s.agentRequests <- struct{}{}:
+	default:
+		go func() {
+			_ = s.enqueue(s.ctx, &tunnelv1.Envelope{Payload: &tunnelv1.Envelope_Response{Response: &tunnelv1.Response{
+				RequestId: req.GetRequestId(), Error: fmt.Sprintf("too many requests at once (at most %d)", maxAgentRequests)}}})
+		}()
+		return
+	}
+	go func() {
+		defer func() { <-s.agentRequests }()
+		s.answerAgentRequest(req)
+	}()
+}
 
 // answerAgentRequest answers a Request of the agent.
 func (s *session) answerAgentRequest(req *tunnelv1.Request) {

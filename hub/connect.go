@@ -198,7 +198,8 @@ func (s *Server) newSession(stream tunnelv1.Tunnel_ConnectServer, key agentKey, 
 	sess := &session{
 		hub: s, id: newSessionID(), key: key, connectedAt: s.opts.Now(),
 		stream: stream, ctx: ctx, end: end,
-		queue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize), proxyQueue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize), wake: make(chan struct{}, 1), senderDone: make(chan struct{}),
+		queue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize), proxyQueue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize),
+		agentRequests: make(chan struct{}, maxAgentRequests), wake: make(chan struct{}, 1), senderDone: make(chan struct{}),
 		held: heldRollouts(hello.GetRollouts()),
 	}
 	if p, ok := peer.FromContext(stream.Context()); ok && p.Addr != nil {

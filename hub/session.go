@@ -65,6 +65,8 @@ type session struct {
 	// proxyQueue holds the messages of proxied exchanges: flow control bounds them, so waiting
 	// for room there never drops the session.
 	proxyQueue chan *tunnelv1.Envelope
+	// agentRequests bounds the agent's Requests answered at once.
+	agentRequests chan struct{}
 	// claimedVersion is the resourceVersion of the agent Lease this session claimed, 0 before.
 	claimedVersion atomic.Uint64
 }
@@ -339,7 +341,7 @@ func (s *session) handle(env *tunnelv1.Envelope) *endCause {
 	case *tunnelv1.Envelope_HttpResponse, *tunnelv1.Envelope_HttpBody, *tunnelv1.Envelope_HttpWindow, *tunnelv1.Envelope_HttpCancel:
 		s.handleProxy(env)
 	case *tunnelv1.Envelope_Request:
-		go s.answerAgentRequest(payload.Request)
+		s.startAgentRequest(payload.Request)
 	case *tunnelv1.Envelope_Hello:
 		return endProtocolError("Hello is only the first message of a stream")
 	default:
