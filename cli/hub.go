@@ -45,6 +45,16 @@ type hubOptions struct {
 	drainTimeout        time.Duration
 	readBufferSize      int
 	agentStatusWorkers  int
+	leaseNamespace      string
+	leaseDuration       time.Duration
+	httpsListen         string
+	advertiseAddress    string
+	peerCertFile        string
+	peerKeyFile         string
+	peerCAFile          string
+	peerIdentity        string
+	previewKeyFile      string
+	previewBaseURL      string
 	metricsAddr         string
 	secureMetrics       bool
 	probeAddr           string
@@ -93,6 +103,17 @@ func newHubCommand() *cobra.Command {
 	f.IntVar(&opts.readBufferSize, "read-buffer-size", 0,
 		"gRPC read buffer per connection in bytes: 0 keeps gRPC's 32 KiB, -1 removes it (about 30 KiB less memory per idle agent over TLS, slower tails near saturation).")
 	f.IntVar(&opts.agentStatusWorkers, "agent-status-workers", hub.DefaultAgentStatusWorkers, "How many Agent status writes run at once.")
+	f.StringVar(&opts.leaseNamespace, "lease-namespace", "",
+		"Namespace of the replicas' Leases: set it (to the Hub's namespace) when several replicas run; agents' Leases live in their tenant namespaces.")
+	f.DurationVar(&opts.leaseDuration, "lease-duration", hub.DefaultLeaseDuration, "How long a replica's Lease stays valid without renewal; its agents re-home to other replicas after that.")
+	f.StringVar(&opts.httpsListen, "https-listen-address", "", "Address of the HTTPS endpoint of preview links and of the other replicas' calls (empty: none).")
+	f.StringVar(&opts.advertiseAddress, "advertise-address", "", "host:port at which the other replicas reach this one's HTTPS endpoint (the pod IP and port).")
+	f.StringVar(&opts.peerCertFile, "peer-cert-file", "", "PEM client certificate identifying this replica to the others (common name --peer-identity).")
+	f.StringVar(&opts.peerKeyFile, "peer-key-file", "", "PEM private key of --peer-cert-file.")
+	f.StringVar(&opts.peerCAFile, "peer-ca-file", "", "PEM CA bundle that signs the replicas' client and serving certificates.")
+	f.StringVar(&opts.peerIdentity, "peer-identity", hub.DefaultPeerIdentity, "Common name of the client certificate of a Hub replica.")
+	f.StringVar(&opts.previewKeyFile, "preview-key-file", "", "File holding the key (at least 32 bytes) that signs preview links; the same for every replica (empty: no preview links).")
+	f.StringVar(&opts.previewBaseURL, "preview-base-url", "", "https URL under which the HTTPS endpoint is reached from outside, the base of preview links.")
 	f.StringVar(&opts.metricsAddr, "metrics-bind-address", "0", "Address of the Prometheus metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 for none).")
 	f.BoolVar(&opts.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	f.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address of the HTTP /healthz and /readyz probes (0 for none); the gRPC health service runs on the tunnel port as well.")
@@ -119,13 +140,19 @@ func runHub(ctx context.Context, opts hubOptions) error {
 	if err != nil {
 		return err
 	}
-	server, err := hub.New(hub.Options{
+	hubOpts := hub.Options{
 		Cloud: cfg, Verifier: verifier, TLS: tlsConfig, Replica: opts.replica,
 		HeartbeatInterval: opts.heartbeatInterval, StatusWriteInterval: opts.statusWriteInterval,
 		MaxMessageBytes: opts.maxMessageBytes, SendQueueSize: opts.sendQueueSize, SendTimeout: opts.sendTimeout,
 		DisconnectGrace: opts.disconnectGrace, DrainTimeout: opts.drainTimeout, ReadBufferSize: opts.readBufferSize,
 		AgentStatusWorkers: opts.agentStatusWorkers,
-	})
+		LeaseNamespace:     opts.leaseNamespace, LeaseDuration: opts.leaseDuration, AdvertiseAddress: opts.advertiseAddress,
+		PeerIdentity: opts.peerIdentity, PreviewBaseURL: opts.previewBaseURL,
+	}
+	if err := hubCoordinationOptions(opts, &hubOpts); err != nil {
+		return err
+	}
+	server, err := hub.New(hubOpts)
 	if err != nil {
 		return err
 	}
@@ -147,6 +174,13 @@ func runHub(ctx context.Context, opts hubOptions) error {
 		group.Go(func() error { return serveProbes(ctx, opts.probeAddr, server) })
 	}
 	group.Go(func() error { return server.Serve(ctx, l) })
+	if opts.httpsListen != "" {
+		httpsListener, err := net.Listen("tcp", opts.httpsListen)
+		if err != nil {
+			return fmt.Errorf("--https-listen-address: %w", err)
+		}
+		group.Go(func() error { return server.ServeHTTPS(ctx, httpsListener) })
+	}
 	log.Info("Starting the agent hub", "address", opts.listen, "issuer", opts.issuer)
 	return group.Wait()
 }
@@ -223,4 +257,40 @@ func serveProbes(ctx context.Context, addr string, server *hub.Server) error {
 		defer cancel()
 		return probes.Shutdown(shutdown)
 	}
+}
+
+// hubCoordinationOptions reads the files of the peer identity and of the preview key into o.
+func hubCoordinationOptions(opts hubOptions, o *hub.Options) error {
+	if opts.peerCertFile != "" || opts.peerKeyFile != "" || opts.peerCAFile != "" {
+		if opts.peerCertFile == "" || opts.peerKeyFile == "" || opts.peerCAFile == "" {
+			return errors.New("--peer-cert-file, --peer-key-file and --peer-ca-file go together")
+		}
+		certPEM, err := os.ReadFile(opts.peerCertFile)
+		if err != nil {
+			return fmt.Errorf("--peer-cert-file: %w", err)
+		}
+		keyPEM, err := os.ReadFile(opts.peerKeyFile)
+		if err != nil {
+			return fmt.Errorf("--peer-key-file: %w", err)
+		}
+		caPEM, err := os.ReadFile(opts.peerCAFile)
+		if err != nil {
+			return fmt.Errorf("--peer-ca-file: %w", err)
+		}
+		if o.PeerTLS, err = tlsutil.ClientConfigWithCert(caPEM, certPEM, keyPEM); err != nil {
+			return fmt.Errorf("--peer-cert-file/--peer-key-file/--peer-ca-file: %w", err)
+		}
+		o.PeerClientCAs = x509.NewCertPool()
+		if !o.PeerClientCAs.AppendCertsFromPEM(caPEM) {
+			return fmt.Errorf("--peer-ca-file %s: no PEM certificate found", opts.peerCAFile)
+		}
+	}
+	if opts.previewKeyFile != "" {
+		key, err := os.ReadFile(opts.previewKeyFile)
+		if err != nil {
+			return fmt.Errorf("--preview-key-file: %w", err)
+		}
+		o.PreviewKey = key
+	}
+	return nil
 }

@@ -28,6 +28,7 @@ const clientSecretEnv = "AURORA_CLIENT_SECRET"
 type rnaOptions struct {
 	kubeconfig              string
 	hubAddress              string
+	hubFallbackAddresses    []string
 	hubCAFile               string
 	hubServerName           string
 	agentIdentifier         string
@@ -73,6 +74,8 @@ func newRNACommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&opts.kubeconfig, "kubeconfig", "", "Kubeconfig of the target cluster (default: $KUBECONFIG, ~/.kube/config or in-cluster).")
 	f.StringVar(&opts.hubAddress, "hub-address", "", "gRPC address of the Agent Hub, host:port (required).")
+	f.StringSliceVar(&opts.hubFallbackAddresses, "hub-fallback-address", nil,
+		"More addresses of the Hub (of single replicas, say), tried in turn after --hub-address; repeat or separate with commas.")
 	f.StringVar(&opts.hubCAFile, "hub-ca-file", "", "PEM CA certificate(s) to trust for the Hub and the token endpoint (default: the system roots).")
 	f.StringVar(&opts.hubServerName, "hub-server-name", "", "Name to verify the Hub's certificate against, when it is not the host of --hub-address.")
 	f.StringVar(&opts.agentIdentifier, "agent-identifier", "", "Name of this agent: the deploy file's target account (required).")
@@ -122,7 +125,7 @@ func runRNA(cmd *cobra.Command, opts rnaOptions) error {
 		return fmt.Errorf("--client-id/--token-url: %w", err)
 	}
 	agent, err := rna.New(rna.Options{
-		HubAddress: opts.hubAddress, TLS: tlsConfig, TokenSource: tokens,
+		HubAddress: opts.hubAddress, HubAddresses: opts.hubFallbackAddresses, TLS: tlsConfig, TokenSource: tokens,
 		AgentIdentifier: opts.agentIdentifier, AgentVersion: version.Version, Target: cfg,
 		InitialBackoff: opts.initialBackoff, MaxBackoff: opts.maxBackoff, DialTimeout: opts.dialTimeout,
 		SendTimeout: opts.sendTimeout, InventoryInterval: opts.inventoryInterval,
@@ -147,7 +150,7 @@ func runRNA(cmd *cobra.Command, opts rnaOptions) error {
 	}
 	// The Rollout executor runs the mirrored Rollouts in this cluster; like the tunnel, only on the
 	// leader.
-	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor")}).SetupWithManager(mgr); err != nil {
+	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor"), Previews: agent}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Rollout executor: %w", err)
 	}
 	if err := mgr.Add(agent); err != nil {

@@ -80,6 +80,7 @@ func (s *Server) serveTunnel(stream tunnelv1.Tunnel_ConnectServer) error {
 	})
 	s.recordHeldGenerations(sess, acknowledged)
 	<-sess.ctx.Done()
+	sess.failExchanges()
 	return s.closeSession(sess)
 }
 
@@ -99,6 +100,12 @@ func (s *Server) openSession(sess *session, clientID string, hello *tunnelv1.Hel
 	}
 	if old != nil {
 		old.end(endReplaced(DefaultReplacedReconnectDelay))
+	}
+	if err := s.claimLease(sess); err != nil {
+		sess.log.Error(err, "Claiming the agent's lease failed")
+		sess.end(&endCause{code: codes.Unavailable, metric: "lease_error", reason: "the hub could not claim the agent's lease"})
+		s.registry.disconnect(sess, s.opts.Now(), "the hub could not claim the agent's lease")
+		return nil, status.Error(codes.Unavailable, "the hub replica could not claim the agent's lease; connect again")
 	}
 	acknowledged, err := s.markForResync(sess)
 	if err != nil {
@@ -191,7 +198,8 @@ func (s *Server) newSession(stream tunnelv1.Tunnel_ConnectServer, key agentKey, 
 	sess := &session{
 		hub: s, id: newSessionID(), key: key, connectedAt: s.opts.Now(),
 		stream: stream, ctx: ctx, end: end,
-		queue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize), wake: make(chan struct{}, 1), senderDone: make(chan struct{}),
+		queue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize), proxyQueue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize),
+		agentRequests: make(chan struct{}, maxAgentRequests), wake: make(chan struct{}, 1), senderDone: make(chan struct{}),
 		held: heldRollouts(hello.GetRollouts()),
 	}
 	if p, ok := peer.FromContext(stream.Context()); ok && p.Addr != nil {

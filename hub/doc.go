@@ -44,6 +44,22 @@
 // unless a newer stream of the agent is live by then, or the Agent shows a newer connection (of
 // another replica).
 //
+// # Several replicas
+//
+// With Options.LeaseNamespace the replicas share the agents through Leases (leases.go): the replica
+// that accepts an agent's stream claims the agent's Lease before it mirrors anything, and asks the
+// former holder (over HTTPS, identified by its client certificate) to end its stream; the former
+// holder also ends it when it sees the Lease change. A replica's own Lease, renewed every third of
+// Options.LeaseDuration, keeps the agent Leases it holds valid and advertises its address; one that
+// cannot renew it ends its streams. Query and preview requests for an agent held by another live
+// replica are forwarded to it (https.go). Abort stops a replica as a crash would, for tests.
+//
+// # Preview links
+//
+// ServeHTTPS serves links signed with Options.PreviewKey (previewlink.go): a request goes down the
+// agent's tunnel as HttpRequest/HttpBody frames with per-exchange flow control (proxy.go), and the
+// agent proxies it to the Service. Agents ask for links with a Request of kind previewLinks.
+//
 // # Scale
 //
 // One shared, label-filtered cache of Rollouts (indexed by agent) serves every session; nothing is

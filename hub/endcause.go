@@ -98,3 +98,15 @@ func causeOf(ctx context.Context) *endCause {
 	}
 	return endAgentGone
 }
+
+// endTakenOver ends a session whose agent's Lease another stream (on another replica, or a newer
+// one here) now holds.
+func endTakenOver(holder string) *endCause {
+	return &endCause{code: codes.Aborted, metric: "taken_over", drain: true, reconnectAfter: DefaultReplacedReconnectDelay,
+		reason: fmt.Sprintf("hub replica %s holds the agent's tunnel now", holder)}
+}
+
+// endLeaseLost ends the sessions of a replica that could not renew its Lease in time: another
+// replica may hold its agents by now.
+var endLeaseLost = &endCause{code: codes.Unavailable, metric: "lease_lost", drain: true,
+	reason: "the hub replica could not renew its lease; reconnect to another replica"}

@@ -11,14 +11,15 @@ const metricsNamespace = "aurora_hub"
 
 // metrics are the Hub's Prometheus metrics.
 type metrics struct {
-	sessionsOpen   prometheus.Gauge
-	connects       prometheus.Counter
-	disconnects    *prometheus.CounterVec
-	refusals       *prometheus.CounterVec
-	sendQueueDrops prometheus.Counter
-	agentWrites    *prometheus.CounterVec
-	sent           map[string]prometheus.Counter
-	received       map[string]prometheus.Counter
+	sessionsOpen    prometheus.Gauge
+	connects        prometheus.Counter
+	disconnects     *prometheus.CounterVec
+	refusals        *prometheus.CounterVec
+	sendQueueDrops  prometheus.Counter
+	agentWrites     *prometheus.CounterVec
+	previewRequests *prometheus.CounterVec
+	sent            map[string]prometheus.Counter
+	received        map[string]prometheus.Counter
 }
 
 // newMetrics creates the Hub's metrics and registers them with reg.
@@ -37,6 +38,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Sessions dropped because their send queue stayed full, or a send stayed blocked, past the send timeout."}),
 		agentWrites: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "agent_status_writes_total",
 			Help: "Writes of Agent status, by kind (connection, heartbeat) and result (ok, error)."}, []string{"kind", "result"}),
+		previewRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "preview_requests_total",
+			Help: "Requests of preview links, by result (proxied, forwarded, expired, refused, unavailable)."}, []string{"result"}),
 	}
 	sent := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "messages_sent_total",
 		Help: "Envelopes sent to agents, by payload type."}, []string{"type"})
@@ -49,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.received[name] = received.WithLabelValues(name)
 	}
 	for _, c := range []prometheus.Collector{m.sessionsOpen, m.connects, m.disconnects, m.refusals, m.sendQueueDrops,
-		m.agentWrites, sent, received} {
+		m.agentWrites, m.previewRequests, sent, received} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering the hub's metrics: %w", err)
 		}

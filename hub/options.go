@@ -2,10 +2,13 @@ package hub
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +47,12 @@ const (
 	// one of the same agent: two agent processes sharing one identity then take turns slowly
 	// instead of replacing each other in a tight loop.
 	DefaultReplacedReconnectDelay = 30 * time.Second
+	// DefaultLeaseDuration is how long a replica's Lease, and with it the agent Leases it holds,
+	// stays valid without renewal; renewals come every third of it.
+	DefaultLeaseDuration = 15 * time.Second
+	// DefaultPeerIdentity is the common name of the client certificate that identifies a Hub
+	// replica to the others.
+	DefaultPeerIdentity = "aurora-hub"
 )
 
 // MissedHeartbeats is how many heartbeat intervals of silence make a side drop the stream.
@@ -96,6 +105,33 @@ type Options struct {
 	// which saves about 16 KiB per idle agent over TLS (the TLS connection buffers records already)
 	// at some cost in tail latency near saturation. Zero keeps gRPC's default (32 KiB).
 	ReadBufferSize int
+	// LeaseNamespace, when set, makes the replica coordinate with the other replicas through
+	// Leases: its own Lease lives there, and each agent's Lease in the agent's tenant namespace
+	// (see leases). Empty: a single replica, no Leases.
+	LeaseNamespace string
+	// LeaseDuration is how long the replica's Lease stays valid without renewal. Default
+	// DefaultLeaseDuration; at least 3 s.
+	LeaseDuration time.Duration
+	// AdvertiseAddress is the host:port at which the other replicas reach this one's HTTPS
+	// endpoint (ServeHTTPS), published in its Lease. Empty: requests for agents held elsewhere are
+	// not forwarded.
+	AdvertiseAddress string
+	// PeerTLS is the client TLS configuration of calls to other replicas: it trusts their serving
+	// certificates and presents this replica's client certificate, its service identity.
+	PeerTLS *tls.Config
+	// PeerClientCAs verify the client certificates of other replicas on ServeHTTPS; a peer must
+	// present one with common name PeerIdentity.
+	PeerClientCAs *x509.CertPool
+	// PeerIdentity is the common name a peer's client certificate must carry. Default
+	// DefaultPeerIdentity.
+	PeerIdentity string
+	// PreviewKey signs preview links (HMAC-SHA256), at least MinPreviewKeyBytes; every replica
+	// needs the same key. Empty: preview links are disabled.
+	PreviewKey []byte
+	// PreviewBaseURL is the https URL under which ServeHTTPS is reached from outside, such as
+	// https://preview.aurora.example; links are <PreviewBaseURL>/preview/<token>/. Required with
+	// PreviewKey.
+	PreviewBaseURL string
 	// Registerer receives the Hub's metrics. Default: controller-runtime's metrics registry.
 	Registerer prometheus.Registerer
 	// Now is the clock of the timestamps the Hub writes and of its liveness checks (heartbeat
@@ -183,6 +219,9 @@ func (opts Options) withDefaults() (Options, error) {
 	if opts.ReadBufferSize < -1 {
 		return opts, fmt.Errorf("hub options: ReadBufferSize must be -1, 0 or positive, not %d", opts.ReadBufferSize)
 	}
+	if err := opts.coordinationDefaults(); err != nil {
+		return opts, err
+	}
 	if opts.Registerer == nil {
 		opts.Registerer = ctrlmetrics.Registry
 	}
@@ -190,4 +229,35 @@ func (opts Options) withDefaults() (Options, error) {
 		opts.Now = time.Now
 	}
 	return opts, nil
+}
+
+// coordinationDefaults checks and defaults the options of several replicas and of preview links.
+func (opts *Options) coordinationDefaults() error {
+	switch {
+	case opts.LeaseDuration == 0:
+		opts.LeaseDuration = DefaultLeaseDuration
+	case opts.LeaseDuration < 3*time.Second:
+		return fmt.Errorf("hub options: LeaseDuration must be at least 3s, not %s", opts.LeaseDuration)
+	}
+	if opts.PeerIdentity == "" {
+		opts.PeerIdentity = DefaultPeerIdentity
+	}
+	if opts.AdvertiseAddress != "" && (opts.PeerTLS == nil || opts.PeerClientCAs == nil) {
+		return errors.New("hub options: AdvertiseAddress needs PeerTLS (the client certificate of the replica) and PeerClientCAs")
+	}
+	if opts.PeerTLS != nil && opts.PeerTLS.MinVersion < tls.VersionTLS12 {
+		return errors.New("hub options: PeerTLS must have MinVersion TLS 1.2 or newer")
+	}
+	if len(opts.PreviewKey) == 0 {
+		return nil
+	}
+	if len(opts.PreviewKey) < MinPreviewKeyBytes {
+		return fmt.Errorf("hub options: PreviewKey must be at least %d bytes, not %d", MinPreviewKeyBytes, len(opts.PreviewKey))
+	}
+	u, err := url.Parse(opts.PreviewBaseURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("hub options: PreviewBaseURL must be an https URL without query, such as https://preview.aurora.example, not %q", opts.PreviewBaseURL)
+	}
+	opts.PreviewBaseURL = strings.TrimSuffix(opts.PreviewBaseURL, "/")
+	return nil
 }

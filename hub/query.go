@@ -26,7 +26,48 @@ var (
 // no deadline. It fails with ErrAgentNotConnected when this replica holds no tunnel of the agent
 // (or the tunnel ends meanwhile), with ErrQueryFailed when the agent answers ok=false, and with
 // ctx's error on timeout.
+//
+// When another replica holds the agent's tunnel (its Lease says so), the query is forwarded to that
+// replica over TLS, identified by this replica's client certificate.
 func (s *Server) Query(ctx context.Context, namespace, agent, kind string, body []byte) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.QueryTimeout)
+		defer cancel()
+	}
+	key := agentKey{namespace: namespace, agent: agent}
+	if s.registry.session(key) == nil && s.leases != nil && s.peerClient != nil {
+		replica, address, err := s.leases.holder(ctx, key)
+		if err == nil && replica != s.opts.Replica && address != "" {
+			return s.forwardQuery(ctx, address, key, kind, body)
+		}
+	}
+	return s.queryLocal(ctx, namespace, agent, kind, body)
+}
+
+// forwardQuery asks the replica at address to run the query on its tunnel of key's agent.
+func (s *Server) forwardQuery(ctx context.Context, address string, key agentKey, kind string, body []byte) ([]byte, error) {
+	var answer peerAnswer
+	if err := s.peerPost(ctx, address, peerQueryPath, peerQuery{Namespace: key.namespace, Agent: key.agent, Kind: kind, Body: body}, &answer); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("querying agent %s (%s): %w", key, kind, ctx.Err())
+		}
+		return nil, fmt.Errorf("querying agent %s through another hub replica: %w: %w", key, ErrAgentNotConnected, err)
+	}
+	switch answer.Code {
+	case "":
+		return answer.Body, nil
+	case "not_connected":
+		return nil, fmt.Errorf("%s: %w", answer.Error, ErrAgentNotConnected)
+	case "failed":
+		return nil, fmt.Errorf("%s: %w", answer.Error, ErrQueryFailed)
+	default:
+		return nil, fmt.Errorf("querying agent %s (%s) through another hub replica: %s: %w", key, kind, answer.Error, context.DeadlineExceeded)
+	}
+}
+
+// queryLocal runs Query on this replica's tunnel of the agent.
+func (s *Server) queryLocal(ctx context.Context, namespace, agent, kind string, body []byte) ([]byte, error) {
 	key := agentKey{namespace: namespace, agent: agent}
 	sess := s.registry.session(key)
 	if sess == nil {

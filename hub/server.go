@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -53,6 +57,15 @@ type Server struct {
 	metrics     *metrics
 	started     atomic.Bool
 	serving     atomic.Bool
+	// leases coordinates the replicas; nil for a single replica (no Options.LeaseNamespace).
+	leases *leases
+	// peerClient calls the other replicas; nil without Options.PeerTLS.
+	peerClient *http.Client
+	// aborted is closed by Abort.
+	aborted   chan struct{}
+	abortOnce sync.Once
+	httpsMu   sync.Mutex
+	https     []*http.Server
 }
 
 // New checks opts and prepares a Hub: the cloud clients, the Rollout cache with its agent index
@@ -78,13 +91,21 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the agent label selector: %w", err)
 	}
+	byObject := map[client.Object]cache.ByObject{
+		&rolloutv1alpha1.Rollout{}: {Label: labels.NewSelector().Add(*labelled)},
+	}
+	if opts.LeaseNamespace != "" {
+		hubLease, err := labels.NewRequirement(LeaseKindLabel, selection.Exists, nil)
+		if err != nil {
+			return nil, fmt.Errorf("building the lease label selector: %w", err)
+		}
+		byObject[&coordinationv1.Lease{}] = cache.ByObject{Label: labels.NewSelector().Add(*hubLease)}
+	}
 	rolloutCache, err := cache.New(cfg, cache.Options{
 		Scheme:                      s,
 		ReaderFailOnMissingInformer: true,
 		DefaultTransform:            cache.TransformStripManagedFields(),
-		ByObject: map[client.Object]cache.ByObject{
-			&rolloutv1alpha1.Rollout{}: {Label: labels.NewSelector().Add(*labelled)},
-		},
+		ByObject:                    byObject,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the Rollout cache: %w", err)
@@ -99,10 +120,23 @@ func New(opts Options) (*Server, error) {
 		opts: opts, log: log, health: health.NewServer(), cache: rolloutCache, registry: reg,
 		agents:      newAgentStatusWriter(api, reg, opts.Replica, m, log.WithName("agents")),
 		rollouts:    &rolloutWriter{cache: rolloutCache, api: api},
-		inventories: newInventoryCache(), metrics: m,
+		inventories: newInventoryCache(), metrics: m, aborted: make(chan struct{}),
 	}
 	if err := srv.watchRollouts(); err != nil {
 		return nil, err
+	}
+	if opts.PeerTLS != nil {
+		srv.peerClient = &http.Client{Timeout: 0, Transport: &http.Transport{
+			TLSClientConfig: opts.PeerTLS.Clone(), ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 16,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: opts.QueryTimeout,
+		}}
+	}
+	if opts.LeaseNamespace != "" {
+		srv.leases = &leases{api: api, cache: rolloutCache, namespace: opts.LeaseNamespace, replica: opts.Replica,
+			address: opts.AdvertiseAddress, duration: opts.LeaseDuration, now: opts.Now, log: log.WithName("leases")}
+		if err := srv.leases.watchAgentLeases(srv.onAgentLeaseChange); err != nil {
+			return nil, err
+		}
 	}
 	srv.grpc = grpc.NewServer(srv.serverOptions()...)
 	tunnelv1.RegisterTunnelServer(srv.grpc, &tunnelService{hub: srv})
@@ -202,6 +236,15 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		}
 		return fmt.Errorf("hub: the Rollout cache did not sync within %s: may the Hub list and watch rollouts in all namespaces?", cacheSyncTimeout)
 	}
+	if s.leases != nil {
+		if err := s.firstRenewal(ctx); err != nil {
+			_ = l.Close()
+			return err
+		}
+		renewCtx, stopRenewals := context.WithCancel(background)
+		defer stopRenewals()
+		go s.leases.runRenewals(renewCtx, s.leaseLost)
+	}
 	stopWriter, writerDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -225,9 +268,104 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		err = fmt.Errorf("hub: serving gRPC: %w", err)
 	case err = <-cacheDone:
 		err = fmt.Errorf("hub: the Rollout cache stopped: %w", err)
+	case <-s.aborted:
+		s.agents.queue.ShutDown() // Drop the Agent writes still queued: a crash writes nothing.
+		s.grpc.Stop()
+		stopWriters()
+		s.log.Info("Aborted the agent hub")
+		return nil
 	}
 	s.shutdown(stopWriters)
 	return err
+}
+
+// Abort stops the replica at once, as a crash would: every connection is closed without Drain, no
+// Agent status or Lease is written, the Leases it holds are left to expire. Serve then returns.
+// It is for tests of what the other replicas and the agents do when a replica dies.
+func (s *Server) Abort() {
+	s.abortOnce.Do(func() {
+		s.serving.Store(false)
+		s.httpsMu.Lock()
+		for _, srv := range s.https {
+			_ = srv.Close()
+		}
+		s.httpsMu.Unlock()
+		close(s.aborted)
+	})
+}
+
+// firstRenewal takes this replica's Lease before it serves, retrying until ctx ends.
+func (s *Server) firstRenewal(ctx context.Context) error {
+	for {
+		err := s.leases.renew(ctx)
+		if err == nil {
+			return nil
+		}
+		s.log.Error(err, "Taking the replica's lease failed; retrying")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.opts.LeaseDuration / 3):
+		}
+	}
+}
+
+// leaseLost ends every session when the replica's Lease could not be renewed in time: another
+// replica may take its agents over, and this one must not mirror them meanwhile.
+func (s *Server) leaseLost() {
+	for _, agent := range s.registry.connected() {
+		if sess := s.registry.session(agentKey{namespace: agent.Namespace, agent: agent.Agent}); sess != nil {
+			sess.end(endLeaseLost)
+		}
+	}
+}
+
+// onAgentLeaseChange ends this replica's session of an agent whose Lease another replica or
+// another session claimed after this session's claim.
+func (s *Server) onAgentLeaseChange(lease *coordinationv1.Lease) {
+	key := agentKey{namespace: lease.Namespace, agent: lease.Labels[LeaseAgentLabel]}
+	sess := s.registry.session(key)
+	if sess == nil {
+		return
+	}
+	claimed := sess.claimedVersion.Load()
+	if claimed == 0 {
+		return // Not claimed yet: this event predates the session's claim.
+	}
+	if version, err := strconv.ParseUint(lease.ResourceVersion, 10, 64); err == nil && version <= claimed {
+		return
+	}
+	if holder, lost := lostAgentLease(lease, s.opts.Replica, sess.id); lost {
+		sess.log.Info("Another stream holds the agent's lease now; ending this one", "holder", holder)
+		sess.end(endTakenOver(holder))
+	}
+}
+
+// claimLease makes sess the holder of its agent's Lease and, when another live replica held it,
+// asks that replica to end its stream first, so that only this one mirrors the agent.
+func (s *Server) claimLease(sess *session) error {
+	if s.leases == nil {
+		return nil
+	}
+	if !s.leases.valid() {
+		return errors.New("this hub replica's lease is not valid; connect to another replica")
+	}
+	ctx, cancel := context.WithTimeout(sess.ctx, s.opts.SendTimeout)
+	defer cancel()
+	previous, address, _ := s.leases.holder(ctx, sess.key)
+	version, err := s.leases.claim(ctx, sess.key, sess.id)
+	if err != nil {
+		return err
+	}
+	sess.claimedVersion.Store(version)
+	if previous != "" && previous != s.opts.Replica && address != "" && s.peerClient != nil {
+		err := s.peerPost(ctx, address, peerReleasePath, peerRelease{Namespace: sess.key.namespace, Agent: sess.key.agent, Holder: s.opts.Replica}, nil)
+		if err != nil {
+			sess.log.Info("The previous hub replica of the agent did not confirm the release; it ends its stream when it sees the lease",
+				"previous", previous, "error", err.Error())
+		}
+	}
+	return nil
 }
 
 // shutdown drains the sessions and stops gRPC within the drain timeout, then writes the Agents

@@ -59,6 +59,16 @@ type session struct {
 	pendingApplies map[uint64]rolloutRef    // applies sent and not acknowledged, by Envelope id
 	queries        map[string]chan *tunnelv1.Response
 	nextQuery      uint64
+	exchanges      map[uint64]*exchange // proxied HTTP exchanges, by stream id
+	nextExchange   uint64
+
+	// proxyQueue holds the messages of proxied exchanges: flow control bounds them, so waiting
+	// for room there never drops the session.
+	proxyQueue chan *tunnelv1.Envelope
+	// agentRequests bounds the agent's Requests answered at once.
+	agentRequests chan struct{}
+	// claimedVersion is the resourceVersion of the agent Lease this session claimed, 0 before.
+	claimedVersion atomic.Uint64
 }
 
 // touch records that the agent was heard from at now.
@@ -134,6 +144,10 @@ func (s *session) runSender(welcome *tunnelv1.Welcome) {
 			s.sendDrainIfAsked()
 			return
 		case env := <-s.queue:
+			if !s.transmit(env) {
+				return
+			}
+		case env := <-s.proxyQueue:
 			if !s.transmit(env) {
 				return
 			}
@@ -324,6 +338,10 @@ func (s *session) handle(env *tunnelv1.Envelope) *endCause {
 		s.hub.inventories.store(s.key, payload.Inventory, s.hub.opts.Now())
 	case *tunnelv1.Envelope_Response:
 		s.deliver(payload.Response)
+	case *tunnelv1.Envelope_HttpResponse, *tunnelv1.Envelope_HttpBody, *tunnelv1.Envelope_HttpWindow, *tunnelv1.Envelope_HttpCancel:
+		s.handleProxy(env)
+	case *tunnelv1.Envelope_Request:
+		s.startAgentRequest(payload.Request)
 	case *tunnelv1.Envelope_Hello:
 		return endProtocolError("Hello is only the first message of a stream")
 	default:

@@ -63,13 +63,14 @@ const (
 	payloadHeartbeat     = "heartbeat"
 	payloadDrain         = "drain"
 	payloadInventory     = "inventory"
+	payloadHTTP          = "http"
 	payloadUnknown       = "unknown"
 )
 
 // payloadNames lists every payload name, for metrics initialisation.
 var payloadNames = []string{
 	payloadHello, payloadWelcome, payloadApplyRollout, payloadDeleteRollout, payloadAck, payloadRolloutStatus,
-	payloadRequest, payloadResponse, payloadHeartbeat, payloadDrain, payloadInventory, payloadUnknown,
+	payloadRequest, payloadResponse, payloadHeartbeat, payloadDrain, payloadInventory, payloadHTTP, payloadUnknown,
 }
 
 // payloadName names the payload of env.
@@ -97,6 +98,9 @@ func payloadName(env *tunnelv1.Envelope) string {
 		return payloadDrain
 	case *tunnelv1.Envelope_Inventory:
 		return payloadInventory
+	case *tunnelv1.Envelope_HttpRequest, *tunnelv1.Envelope_HttpResponse, *tunnelv1.Envelope_HttpBody,
+		*tunnelv1.Envelope_HttpWindow, *tunnelv1.Envelope_HttpCancel:
+		return payloadHTTP
 	default:
 		return payloadUnknown
 	}

@@ -34,6 +34,17 @@ type Agent struct {
 	running atomic.Bool
 	// connected is true between the Hub's Welcome and the end of that stream.
 	connected atomic.Bool
+	// current is the established session, nil between sessions.
+	current atomic.Pointer[session]
+	// attempts counts connection attempts, to take the Hub addresses in turn.
+	attempts atomic.Uint64
+}
+
+// nextAddress returns the Hub address of the next connection attempt: HubAddress, then each of
+// HubAddresses, in turn.
+func (a *Agent) nextAddress() string {
+	addresses := append([]string{a.opts.HubAddress}, a.opts.HubAddresses...)
+	return addresses[(a.attempts.Add(1)-1)%uint64(len(addresses))]
 }
 
 // Compile-time checks that an Agent is a leader-only manager Runnable.

@@ -41,8 +41,12 @@ const (
 // Options configure an Agent. HubAddress, TLS, a credential (Credentials or TokenSource),
 // AgentIdentifier and Target are required; zero durations take the defaults above.
 type Options struct {
-	// HubAddress is the Hub's gRPC address, host:port.
+	// HubAddress is the Hub's gRPC address, host:port: in a real install the Service in front of
+	// every Hub replica.
 	HubAddress string
+	// HubAddresses are more addresses of the Hub (of single replicas, say), tried in turn after
+	// HubAddress: each connection attempt takes the next address of the list.
+	HubAddresses []string
 	// TLS is the client TLS configuration: RootCAs trusting the Hub's certificate (and ServerName
 	// when the address is not among the certificate's names). MinVersion is raised to TLS 1.2.
 	TLS *tls.Config
@@ -91,6 +95,11 @@ func (o Options) withDefaults() (Options, error) {
 	var errs []error
 	if o.HubAddress == "" {
 		errs = append(errs, errors.New("HubAddress is required"))
+	}
+	for i, address := range o.HubAddresses {
+		if address == "" {
+			errs = append(errs, fmt.Errorf("HubAddresses[%d] is empty; host:port expected", i))
+		}
 	}
 	if o.TLS == nil {
 		errs = append(errs, errors.New("TLS is required: the tunnel never runs in plaintext"))

@@ -46,7 +46,8 @@ func (a *Agent) connectOnce(ctx context.Context) (outcome sessionOutcome, err er
 	handshake := time.AfterFunc(a.opts.DialTimeout, func() { cancel(errHandshakeTimeout) })
 	defer handshake.Stop()
 
-	conn, err := grpc.NewClient(a.opts.HubAddress,
+	address := a.nextAddress()
+	conn, err := grpc.NewClient(address,
 		grpc.WithTransportCredentials(credentials.NewTLS(a.opts.TLS)),
 		grpc.WithPerRPCCredentials(a.opts.Credentials),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: keepaliveTime, Timeout: keepaliveTimeout, PermitWithoutStream: true}),
@@ -84,7 +85,7 @@ func (a *Agent) connectOnce(ctx context.Context) (outcome sessionOutcome, err er
 	}
 	s.heartbeat = heartbeatInterval(welcome)
 	s.maxMessageBytes = int(welcome.GetMaxMessageBytes())
-	s.log = a.log.WithValues("session", welcome.GetSessionId(), "hubReplica", welcome.GetHubReplica())
+	s.log = a.log.WithValues("session", welcome.GetSessionId(), "hubReplica", welcome.GetHubReplica(), "address", address)
 	connectedAt := a.opts.Now()
 	s.touch()
 	outcome.established = true
@@ -181,12 +182,24 @@ type session struct {
 	requests chan struct{}
 	// parts counts the goroutines of the session.
 	parts sync.WaitGroup
+	// proxied are the open proxied HTTP exchanges.
+	proxied exchanges
+	// asked are the agent's Requests waiting for the Hub's Response.
+	asked agentRequests
+	// ended is closed when the session ends.
+	ended chan struct{}
 }
 
 // run runs the established stream until one of its parts fails or ctx ends, and returns the cause.
 func (s *session) run(ctx context.Context) error {
 	s.requests = make(chan struct{}, maxConcurrentRequests)
+	s.ended = make(chan struct{})
 	s.work.init()
+	s.agent.current.Store(s)
+	defer func() {
+		s.agent.current.CompareAndSwap(s, nil)
+		close(s.ended)
+	}()
 	for _, part := range []func(context.Context){s.receive, s.writeLoop, s.keepAlive, s.handleWork, s.sendStatuses, s.sendInventory} {
 		s.parts.Go(func() { part(ctx) })
 	}
@@ -213,6 +226,10 @@ func (s *session) receive(ctx context.Context) {
 			s.work.push(env)
 		case *tunnelv1.Envelope_Request:
 			s.answerAsync(ctx, env.GetId(), p.Request)
+		case *tunnelv1.Envelope_Response:
+			s.deliver(p.Response)
+		case *tunnelv1.Envelope_HttpRequest, *tunnelv1.Envelope_HttpBody, *tunnelv1.Envelope_HttpWindow, *tunnelv1.Envelope_HttpCancel:
+			s.handleProxy(ctx, env)
 		case *tunnelv1.Envelope_Drain:
 			s.drain.Store(p.Drain)
 			s.cancel(errDrained)

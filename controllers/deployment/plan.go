@@ -188,6 +188,7 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 	st := &tp.Status
 	st.RolloutName = ro.Name
 	st.CurrentStep, st.TotalSteps, st.Weight = ro.Status.CurrentStep, ro.Status.TotalSteps, ro.Status.Weight
+	st.Previews = ro.Status.Previews
 	if st.StartedAt == nil {
 		st.StartedAt = ro.CreationTimestamp.DeepCopy()
 	}

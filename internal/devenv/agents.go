@@ -64,7 +64,7 @@ func (e *Env) StartAgent(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("agent %s: creating its manager: %w", id, err)
 	}
-	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor")}).SetupWithManager(mgr); err != nil {
+	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor"), Previews: agent}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("agent %s: setting up the executor: %w", id, err)
 	}
 	if err := mgr.Add(agent); err != nil {

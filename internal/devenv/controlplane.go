@@ -2,9 +2,11 @@ package devenv
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,6 +97,13 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 	}
 	e.HubAddress = l.Addr().String()
 	_ = l.Close()
+	if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return fmt.Errorf("picking the address of the Hub's preview links: %w", err)
+	}
+	e.PreviewURL = "https://" + l.Addr().String()
+	_ = l.Close()
+	e.previewKey = make([]byte, 32)
+	_, _ = rand.Read(e.previewKey) // crypto/rand.Read never fails.
 	if err := e.StartHub(ctx); err != nil {
 		return err
 	}
@@ -180,18 +189,29 @@ func (e *Env) startAuth(ctx context.Context) error {
 // StartHub (re)starts the Agent Hub on HubAddress.
 func (e *Env) StartHub(ctx context.Context) error {
 	srv, err := hub.New(hub.Options{Cloud: e.Cloud.Config, Verifier: e.verifier, TLS: e.serverTLS, Replica: "hub-0",
-		HeartbeatInterval: e.opts.HeartbeatInterval, StatusWriteInterval: 5 * time.Second, Registerer: prometheus.NewRegistry()})
+		HeartbeatInterval: e.opts.HeartbeatInterval, StatusWriteInterval: 5 * time.Second, Registerer: prometheus.NewRegistry(),
+		PreviewKey: e.previewKey, PreviewBaseURL: e.PreviewURL})
 	if err != nil {
 		return fmt.Errorf("creating the Hub: %w", err)
 	}
-	var l net.Listener
+	var l, previews net.Listener
 	if err := waitFor(ctx, 10*time.Second, func() (bool, error) {
 		l, err = net.Listen("tcp", e.HubAddress)
 		return err == nil, nil
 	}); err != nil {
 		return fmt.Errorf("listening on %s for the Hub: %w", e.HubAddress, err)
 	}
-	stop := runInBackground(e.opts.Log, "hub", func(ctx context.Context) error { return srv.Serve(ctx, l) })
+	previewAddress := strings.TrimPrefix(e.PreviewURL, "https://")
+	if err := waitFor(ctx, 10*time.Second, func() (bool, error) {
+		previews, err = net.Listen("tcp", previewAddress)
+		return err == nil, nil
+	}); err != nil {
+		_ = l.Close()
+		return fmt.Errorf("listening on %s for the Hub's preview links: %w", previewAddress, err)
+	}
+	stopPreviews := runInBackground(e.opts.Log, "hub previews", func(ctx context.Context) error { return srv.ServeHTTPS(ctx, previews) })
+	stopTunnels := runInBackground(e.opts.Log, "hub", func(ctx context.Context) error { return srv.Serve(ctx, l) })
+	stop := func() { stopTunnels(); stopPreviews() }
 	e.mu.Lock()
 	e.hubStop = stop
 	e.mu.Unlock()

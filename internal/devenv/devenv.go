@@ -91,6 +91,8 @@ type Env struct {
 	// Issuer is the auth service's URL; HubAddress the Hub's host:port; APIURL the REST API's
 	// URL (the Console is served under APIURL + "/console/").
 	Issuer, HubAddress, APIURL string
+	// PreviewURL is the base URL of the Hub's preview links.
+	PreviewURL string
 	// Deployer is a machine credential of the tenant with api:deployment:full and
 	// read:infrastructure:data, for CI-like clients.
 	Deployer Credential
@@ -99,7 +101,9 @@ type Env struct {
 
 	serverTLS *tls.Config
 	verifier  *verify.Verifier
-	authSrv   *auth.Server
+	// previewKey signs preview links; the same across Hub restarts.
+	previewKey []byte
+	authSrv    *auth.Server
 
 	mu      sync.Mutex
 	stops   []func() // in start order; Stop runs them in reverse

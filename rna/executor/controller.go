@@ -55,6 +55,9 @@ type Reconciler struct {
 	// MaxConcurrentReconciles is how many Rollouts run their passes at once. Default:
 	// DefaultMaxConcurrentReconciles.
 	MaxConcurrentReconciles int
+	// Previews signs the links of exposeServices steps (the agent, through the Hub). Without it the
+	// previews are listed without URL.
+	Previews PreviewLinker
 }
 
 // SetupWithManager registers the executor with mgr: it watches mirrored Rollouts (their creation

@@ -207,6 +207,7 @@ func (x *execution) execute(ctx context.Context) stage {
 		setRollingBack(x.rollout, reason, act.Message, x.now)
 		return stage{again: true}
 	}
+	x.expose(ctx, in.Plan, &act)
 	for _, s := range act.Started {
 		x.log.Info("Step started", "step", s.Gate(), "kind", s.Kind, "weight", s.Weight)
 		x.r.event(x.rollout, corev1.EventTypeNormal, "StepStarted", "Step", fmt.Sprintf("%s %s at weight %d%%", stepName(s), s.Kind, s.Weight))

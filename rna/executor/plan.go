@@ -25,6 +25,8 @@ const (
 	PauseFor StepKind = "pause"
 	// PauseUntilApproved waits for an approve (go on) or reject (roll back) decision.
 	PauseUntilApproved StepKind = "pauseUntilApproved"
+	// ExposeServices lists preview links to Services and goes on at once (see expose.go).
+	ExposeServices StepKind = "exposeServices"
 )
 
 // Step is one step of an execution.
@@ -37,8 +39,10 @@ type Step struct {
 	// Weight is the share of the new version, in percent, while the step runs: a pause keeps the
 	// weight of the step before it (0 at the start).
 	Weight int32
-	// Duration is how long a PauseFor waits.
+	// Duration is how long a PauseFor waits, or how long the links of ExposeServices live.
 	Duration time.Duration
+	// Services are the Services an ExposeServices step links to.
+	Services []string
 }
 
 // Gate is how decisions name the step: "steps[<index>]", or empty for the added final step.
@@ -76,6 +80,8 @@ func PlanSteps(strategy deployv1alpha1.Strategy, firstDeployment bool) []Step {
 				d = deployv1alpha1.ToDuration(int64(*s.Pause.Duration), s.Pause.Unit)
 			}
 			plan = append(plan, Step{Index: i, Kind: PauseFor, Weight: weight, Duration: d})
+		case s.ExposeServices != nil:
+			plan = append(plan, exposeStep(i, weight, s.ExposeServices))
 		}
 	}
 	if len(plan) == 0 || plan[len(plan)-1].Kind != SetWeight || plan[len(plan)-1].Weight != 100 {
@@ -84,11 +90,10 @@ func PlanSteps(strategy deployv1alpha1.Strategy, firstDeployment bool) []Step {
 	return plan
 }
 
-// NotYetSupported returns why the executor cannot run a strategy yet: analysis, runWebhook and
-// exposeServices steps, and blue/green conditions of a kind without a runner (see
-// DefaultConditionRunners), come with the next issue. It is the one place to change when they do.
-// The error's text is the Rollout's message, such as "analysis steps are not supported yet" (the
-// first such step, in order).
+// NotYetSupported returns why the executor cannot run a strategy yet: analysis and runWebhook
+// steps, and blue/green conditions of a kind without a runner (see DefaultConditionRunners), come
+// with the next issue. It is the one place to change when they do. The error's text is the
+// Rollout's message, such as "analysis steps are not supported yet" (the first such step, in order).
 func NotYetSupported(strategy deployv1alpha1.Strategy) error {
 	if bg := strategy.BlueGreen; bg != nil {
 		return unsupportedConditions(bg, DefaultConditionRunners())
@@ -102,9 +107,7 @@ func NotYetSupported(strategy deployv1alpha1.Strategy) error {
 			return errors.New("analysis steps are not supported yet")
 		case s.RunWebhook != nil:
 			return errors.New("runWebhook steps are not supported yet")
-		case s.ExposeServices != nil:
-			return errors.New("exposeServices steps are not supported yet")
-		case s.SetWeight == nil && s.Pause == nil:
+		case s.SetWeight == nil && s.Pause == nil && s.ExposeServices == nil:
 			return fmt.Errorf("steps[%d] sets no step", i)
 		}
 	}

@@ -48,6 +48,9 @@ var (
 	issuer     string
 	verifier   *verify.Verifier
 
+	// ca signed the serving certificates; it also issues the Hub replicas' client certificates.
+	ca *tlsutil.CA
+
 	// hubAddr is where the Hub listens, the same across restarts; agents dial it through proxy.
 	hubAddr string
 	proxy   *faultproxy.Proxy
@@ -94,7 +97,7 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	}
 
 	By("serving TLS from a test CA and running the auth service")
-	ca, err := tlsutil.NewCA("aurora tunnel test CA", time.Hour)
+	ca, err = tlsutil.NewCA("aurora tunnel test CA", time.Hour)
 	Expect(err).NotTo(HaveOccurred())
 	certPEM, keyPEM, err := ca.IssueServing([]string{"127.0.0.1", "localhost"}, time.Hour)
 	Expect(err).NotTo(HaveOccurred())

@@ -307,6 +307,42 @@ type TargetStatus struct {
 	// finishedAt is when the target reached a final state.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// previews are the preview links of the target's exposeServices steps.
+	// +optional
+	// +listType=atomic
+	Previews []PreviewLink `json:"previews,omitempty"`
+}
+
+// PreviewLink is a temporary link to a Service of the new version, made by an exposeServices step.
+type PreviewLink struct {
+	// service is the Service's name.
+	// +required
+	Service string `json:"service"`
+	// namespace is the Service's namespace in the target cluster.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// url reaches the Service through the Agent Hub and the agent's tunnel until expiresAt. It is
+	// empty until the Hub signed it (the agent was disconnected).
+	// +optional
+	URL string `json:"url,omitempty"`
+	// expiresAt is when the link stops working.
+	// +required
+	ExpiresAt metav1.Time `json:"expiresAt"`
+	// step is the gate of the exposeServices step that made the link, such as steps[2].
+	// +optional
+	Step string `json:"step,omitempty"`
+}
+
+// PreviewURLs returns the links by Service name, the values of {{armory.preview.<service>}}: the
+// latest link of each Service that has a URL.
+func PreviewURLs(previews []PreviewLink) map[string]string {
+	urls := make(map[string]string, len(previews))
+	for _, p := range previews {
+		if p.URL != "" {
+			urls[p.Service] = p.URL
+		}
+	}
+	return urls
 }
 
 // PendingApproval is a gate or pause waiting for a Judgment.

@@ -222,6 +222,13 @@ type RolloutStatus struct {
 	// state of each condition.
 	// +optional
 	BlueGreen *BlueGreenStatus `json:"blueGreen,omitempty"`
+
+	// previews are the preview links of the exposeServices steps run so far; the values of
+	// {{armory.preview.<service>}} come from them (deployv1alpha1.PreviewURLs).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Previews []deployv1alpha1.PreviewLink `json:"previews,omitempty"`
 }
 
 // BlueGreenStatus is the progress of a blue/green strategy.

@@ -1,0 +1,59 @@
+package hub
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPreviewLinks(t *testing.T) {
+	key := []byte(strings.Repeat("k", MinPreviewKeyBytes))
+	now := time.Unix(1_800_000_000, 0)
+	target := PreviewTarget{Tenant: "aurora-acme-prod", Agent: "staging", Namespace: "web", Service: "potato", ExpiresAt: now.Add(5 * time.Minute).Unix()}
+	token := signPreview(key, target)
+	if again := signPreview(key, target); again != token {
+		t.Fatalf("signing the same target twice gave %q and %q", token, again)
+	}
+	payload, sig, _ := strings.Cut(token, ".")
+	other := target
+	other.Service = "secret-admin"
+	forgedPayload, _, _ := strings.Cut(signPreview(key, other), ".")
+	flipped := []byte(sig)
+	flipped[0] ^= 1
+	tests := []struct {
+		name    string
+		key     []byte
+		token   string
+		at      time.Time
+		want    error
+		wantErr bool
+	}{
+		{name: "valid", key: key, token: token, at: now},
+		{name: "valid until the last second", key: key, token: token, at: now.Add(5*time.Minute - time.Second)},
+		{name: "expired at its time", key: key, token: token, at: now.Add(5 * time.Minute), want: ErrPreviewExpired},
+		{name: "another key", key: []byte(strings.Repeat("x", MinPreviewKeyBytes)), token: token, at: now, want: ErrPreviewForged},
+		{name: "payload swapped", key: key, token: forgedPayload + "." + sig, at: now, want: ErrPreviewForged},
+		{name: "signature altered", key: key, token: payload + "." + string(flipped), at: now, want: ErrPreviewForged},
+		{name: "no signature", key: key, token: payload, at: now, want: ErrPreviewMalformed},
+		{name: "empty", key: key, token: "", at: now, want: ErrPreviewMalformed},
+		{name: "not base64", key: key, token: payload + ".!!!", at: now, want: ErrPreviewMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := verifyPreview(tt.key, tt.token, tt.at)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("verifyPreview: %v", err)
+				}
+				if got != target {
+					t.Fatalf("verifyPreview = %+v, want %+v", got, target)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("verifyPreview error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
