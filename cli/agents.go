@@ -68,9 +68,9 @@ func newAgentsListCommand() *cobra.Command {
 // agentInstallOptions are the flags of `aurora agent install`.
 type agentInstallOptions struct {
 	namespace, hubAddress, hubCAFile, image, credential string
-	apply                                                bool
-	kubeconfig, kubeContext                              string
-	wait                                                 time.Duration
+	apply                                               bool
+	kubeconfig, kubeContext                             string
+	wait                                                time.Duration
 }
 
 func newAgentInstallCommand() *cobra.Command {
@@ -176,7 +176,9 @@ func runAgentInstall(cmd *cobra.Command, agent string, opts agentInstallOptions)
 		}
 		result["connected"] = connected
 		if !connected {
-			defer func() { fmt.Fprintf(cmd.ErrOrStderr(), "Agent %s did not connect within %s: check its pods in namespace %s.\n", agent, opts.wait, opts.namespace) }()
+			defer func() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Agent %s did not connect within %s: check its pods in namespace %s.\n", agent, opts.wait, opts.namespace)
+			}()
 		}
 	}
 	return printValue(out, s.cfg.Output, result, func(w io.Writer) error {

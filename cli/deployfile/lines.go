@@ -42,17 +42,49 @@ func (e *FieldError) Error() string {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// syntaxError turns a YAML parse error into a *FieldError with its line.
-func syntaxError(name string, err error) error {
-	msg := err.Error()
-	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
-		msg = te.Errors[0]
+// syntaxError turns a YAML parse error of data into a *FieldError with its line: the first line at
+// which the file, read up to there, fails with the same error (the parser's own line numbers are
+// missing for some errors and late for others).
+func syntaxError(name string, data []byte, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &FieldError{File: name, Line: line, Message: "invalid YAML: " + m[2]}
+	if first := firstFailingLine(data, msg); first > 0 {
+		line = first
 	}
-	return &FieldError{File: name, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	return &FieldError{File: name, Line: line, Message: "invalid YAML: " + msg}
+}
+
+// maxLinesToSearch bounds the search for a syntax error's line.
+const maxLinesToSearch = 5000
+
+// firstFailingLine is the smallest k such that the first k lines of data fail to parse with msg;
+// 0 when none does.
+func firstFailingLine(data []byte, msg string) int {
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > maxLinesToSearch {
+		return 0
+	}
+	var prefix strings.Builder
+	for k, l := range lines {
+		prefix.WriteString(l)
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(prefix.String()), &n)
+		if err == nil {
+			continue
+		}
+		got := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			got = m[2]
+		}
+		if got == msg {
+			return k + 1
+		}
+	}
+	return 0
 }
 
 // pathToken is one step of a field path: a map key or a list index.

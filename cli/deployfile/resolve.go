@@ -5,6 +5,7 @@
 package deployfile
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,7 +78,7 @@ func (l Loader) Read(ctx context.Context, ref string) (*File, error) {
 func Parse(name string, data []byte, base string) (*File, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, syntaxError(name, err)
+		return nil, syntaxError(name, data, err)
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
 		return nil, fmt.Errorf("%s: the file is empty; expected a deploy file (application, targets, manifests, strategies)", name)
@@ -151,10 +152,16 @@ func (l Loader) Resolve(ctx context.Context, f *File, opts Options) error {
 
 // Marshal renders the (resolved) deploy file as YAML.
 func (f *File) Marshal() ([]byte, error) {
-	out, err := yaml.Marshal(f.Root)
-	if err != nil {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(f.Root); err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", f.Name, err)
 	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", f.Name, err)
+	}
+	out := b.Bytes()
 	if len(out) > MaxBytes {
 		return nil, fmt.Errorf("%s with its manifests is %d bytes; the API takes at most %d", f.Name, len(out), MaxBytes)
 	}
