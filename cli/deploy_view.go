@@ -135,9 +135,8 @@ func (v *liveView) show(p *apiclient.Pipeline) {
 		}
 		if v.drawn > len(lines) {
 			fmt.Fprintf(v.w, "\x1b[%dA", v.drawn-len(lines))
-		} else {
-			v.drawn = len(lines)
 		}
+		v.drawn = len(lines)
 		return
 	}
 	stamp := v.now().UTC().Format(time.TimeOnly)
