@@ -23,7 +23,7 @@ func NewRootCommand() *cobra.Command {
 	root.AddGroup(&cobra.Group{ID: groupUser, Title: "Commands:"}, &cobra.Group{ID: groupComponents, Title: "Control plane components:"})
 	root.AddCommand(newLoginCommand(), newLogoutCommand(), newDeployCommand(), newValidateCommand(), newTemplateCommand(),
 		newAgentCommand(), newCredentialsCommand())
-	root.AddCommand(newVersionCommand(), newControllerCommand(), newAuthCommand(), newRNACommand(), newHubCommand(), newDevCommand())
+	root.AddCommand(newVersionCommand(), newControllerCommand(), newAuthCommand(), newRNACommand(), newHubCommand(), newServerCommand(), newDevCommand())
 	return root
 }
 
