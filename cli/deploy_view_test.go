@@ -112,20 +112,22 @@ func TestPickTenant(t *testing.T) {
 		name    string
 		envs    []apiclient.Environment
 		env     string
+		current string
 		want    apiclient.Environment
 		wantErr string
 	}{
-		{"the only one", []apiclient.Environment{dev}, "", dev, ""},
-		{"named by environment", []apiclient.Environment{dev, prod}, "prod", prod, ""},
-		{"named by id", []apiclient.Environment{dev, prod}, "acme-dev", dev, ""},
-		{"several and none named", []apiclient.Environment{dev, prod}, "", apiclient.Environment{}, "you may use several tenants (dev, prod): name one with -e"},
-		{"an unknown one", []apiclient.Environment{dev}, "qa", apiclient.Environment{}, `--env "qa": expected one of your tenants: dev`},
-		{"none", nil, "", apiclient.Environment{}, "you may use no tenant"},
+		{"the only one", []apiclient.Environment{dev}, "", "", dev, ""},
+		{"named by environment", []apiclient.Environment{dev, prod}, "prod", "dev", prod, ""},
+		{"named by id", []apiclient.Environment{dev, prod}, "acme-dev", "prod", dev, ""},
+		{"several and none named: the login's", []apiclient.Environment{dev, prod}, "", "prod", prod, ""},
+		{"several, none named, no current one", []apiclient.Environment{dev, prod}, "", "", apiclient.Environment{}, "you may use several tenants (dev, prod): name one with -e"},
+		{"an unknown one", []apiclient.Environment{dev}, "qa", "dev", apiclient.Environment{}, `--env "qa": expected one of your tenants: dev`},
+		{"none", nil, "", "", apiclient.Environment{}, "you may use no tenant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			got, err := pickTenant(tt.envs, tt.env)
+			got, err := pickTenant(tt.envs, tt.env, tt.current)
 			if tt.wantErr != "" {
 				g.Expect(err).To(MatchError(ContainSubstring(tt.wantErr)))
 				return

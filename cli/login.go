@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
@@ -31,7 +34,7 @@ func newLoginCommand() *cobra.Command {
 		Short:   "Log in to Aurora",
 		Long: "Logs a person in with the device flow: it prints a URL and a code, the person opens the URL\n" +
 			"(in any browser, on any device) and logs in there, and the command waits for it. Then it picks\n" +
-			"the tenant: the one named with -e, or the only one the person may use. The login is cached\n" +
+			"the tenant: the one named with -e, else the person's first tenant. The login is cached\n" +
 			"beside the configuration file as credentials (mode 0600) and refreshed as it expires.\n\n" +
 			"With a machine credential (AURORA_CLIENT_ID and AURORA_CLIENT_SECRET, -c and -s, or CI=true\n" +
 			"with them) it checks the credential with the client-credentials grant instead; nothing is\n" +
@@ -114,7 +117,13 @@ func loginPerson(cmd *cobra.Command, s *session, env string) error {
 	if err != nil {
 		return fmt.Errorf("listing your tenants: %w", err)
 	}
-	tenant, err := pickTenant(envs, env)
+	// A person may also switch to the tenants their token names (roles in other environments).
+	current := ""
+	if who, err := c.WhoAmI(ctx); err == nil {
+		envs = withSwitchableTenants(envs, str(who, "organization"), who["tenants"])
+		current = str(who, "environment")
+	}
+	tenant, err := pickTenant(envs, env, current)
 	if err != nil {
 		return err
 	}
@@ -143,8 +152,8 @@ func loginPerson(cmd *cobra.Command, s *session, env string) error {
 }
 
 // pickTenant chooses the tenant to log in to: the one named (by environment or id), else the only
-// one.
-func pickTenant(envs []apiclient.Environment, name string) (apiclient.Environment, error) {
+// one, else the one the login gave (current, the person's first tenant).
+func pickTenant(envs []apiclient.Environment, name, current string) (apiclient.Environment, error) {
 	names := make([]string, len(envs))
 	for i, e := range envs {
 		names[i] = e.Environment
@@ -160,7 +169,26 @@ func pickTenant(envs []apiclient.Environment, name string) (apiclient.Environmen
 	case len(envs) == 1:
 		return envs[0], nil
 	}
+	for _, e := range envs {
+		if e.Environment == current {
+			return e, nil
+		}
+	}
 	return apiclient.Environment{}, fmt.Errorf("you may use several tenants (%s): name one with -e", strings.Join(names, ", "))
+}
+
+// withSwitchableTenants adds the environments a person's token may switch to (the principal's
+// tenants) to the tenants the API listed.
+func withSwitchableTenants(envs []apiclient.Environment, organization string, tenants any) []apiclient.Environment {
+	list, _ := tenants.([]any)
+	for _, t := range list {
+		name, _ := t.(string)
+		if name == "" || slices.ContainsFunc(envs, func(e apiclient.Environment) bool { return e.Environment == name }) {
+			continue
+		}
+		envs = append(envs, apiclient.Environment{ID: organization + ":" + name, Organization: organization, Environment: name})
+	}
+	return envs
 }
 
 // str reads a string field of a JSON object.
@@ -174,26 +202,37 @@ func newLogoutCommand() *cobra.Command {
 		Use:     "logout",
 		GroupID: groupUser,
 		Short:   "Forget the cached login",
-		Long:    "Deletes the cached login (credentials beside the configuration file).",
+		Long: "Revokes the cached login's refresh token at the auth service (when it can be reached) and\n" +
+			"deletes the cached login (credentials beside the configuration file).",
 		Example: "  aurora logout",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := ConfigPath(os.Getenv)
+			s, err := newSession(cmd)
 			if err != nil {
 				return err
 			}
-			p := apiclient.LoginPath(path)
-			err = os.Remove(p)
+			p := s.loginPath()
+			login, err := apiclient.LoadLogin(p)
 			switch {
-			case errors.Is(err, fs.ErrNotExist):
+			case errors.Is(err, apiclient.ErrNotLoggedIn):
 				fmt.Fprintln(cmd.OutOrStdout(), "Not logged in.")
 				return nil
-			case err != nil:
+			case err == nil && login.RefreshToken != "" && login.AuthURL != "":
+				ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+				defer cancel()
+				if is, err := apiclient.Discover(ctx, s.http, login.AuthURL); err == nil && is.RevocationURL != "" {
+					if err := apiclient.Revoke(ctx, s.http, is.RevocationURL, login.RefreshToken); err != nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "Warning: %v\n", err)
+					}
+				}
+			}
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("deleting the cached login: %w", err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "Logged out.")
 			return nil
 		},
 	}
+	bindClientFlags(cmd)
 	return cmd
 }

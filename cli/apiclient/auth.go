@@ -28,6 +28,8 @@ type Issuer struct {
 	TokenURL string `json:"token_endpoint"`
 	// DeviceAuthURL is the device authorization endpoint (RFC 8628).
 	DeviceAuthURL string `json:"device_authorization_endpoint"`
+	// RevocationURL is the token revocation endpoint (RFC 7009); empty when there is none.
+	RevocationURL string `json:"revocation_endpoint"`
 }
 
 // Discover reads the discovery document of the auth service at authURL. Endpoints it does not name
@@ -151,4 +153,24 @@ func Refresh(ctx context.Context, hc *http.Client, tokenURL, refreshToken, tenan
 		tok.RefreshToken = refreshToken
 	}
 	return tok, nil
+}
+
+// Revoke revokes a person's refresh token at the auth service (RFC 7009), so that a copy of the
+// cached login cannot be used any more.
+func Revoke(ctx context.Context, hc *http.Client, revocationURL, refreshToken string) error {
+	form := url.Values{"token": {refreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {CLIClientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, revocationURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("revocation endpoint %q: %w", revocationURL, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("revoking the login: %w", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("revoking the login: %s", resp.Status)
+	}
+	return nil
 }

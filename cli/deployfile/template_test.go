@@ -7,13 +7,12 @@ import (
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/yaml"
 
-	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
-	"github.com/aurora-cd/aurora/controllers/deployment"
+	"github.com/aurora-cd/aurora/server"
 )
 
-// TestTemplatesValidate decodes every template, with every combination of features, strictly into
-// the Deployment resource's spec (unknown or misspelt fields fail) and runs the Deployment
-// controller's validation on it.
+// TestTemplatesValidate decodes every template, with every combination of features, with the API's
+// strict decoding (unknown or misspelt fields and wrong types fail) and validates it as the API does
+// (the Deployment controller's checks).
 func TestTemplatesValidate(t *testing.T) {
 	for _, kind := range TemplateKinds {
 		for mask := 0; mask < 1<<len(TemplateFeatures); mask++ {
@@ -27,9 +26,10 @@ func TestTemplatesValidate(t *testing.T) {
 				g := NewWithT(t)
 				out, err := Template(kind, features)
 				g.Expect(err).NotTo(HaveOccurred())
-				var spec deployv1alpha1.DeploymentSpec
-				g.Expect(yaml.UnmarshalStrict(out, &spec)).To(Succeed(), string(out))
-				g.Expect(deployment.Validate(&spec)).To(BeEmpty(), string(out))
+				decoded, details := server.DecodeDeployFile(out)
+				g.Expect(details).To(BeEmpty(), string(out))
+				g.Expect(server.ValidateDeployFile(decoded)).To(BeEmpty(), string(out))
+				spec := *decoded
 				g.Expect(spec.Targets).To(HaveKey("prod"))
 				strategy := spec.Strategies[spec.Targets["prod"].Strategy]
 				if kind == "canary" {
