@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/aurora-cd/aurora/cli/deployfile"
 )
@@ -27,6 +30,7 @@ func newTemplateCommand() *cobra.Command {
 
 func newTemplateKindCommand(kind string) *cobra.Command {
 	var features []string
+	var output string
 	what := map[string]string{"canary": "a canary deployment: the new version takes a growing share, step by step",
 		"bluegreen": "a blue/green deployment: the new version runs beside the old one until traffic switches over"}[kind]
 	cmd := &cobra.Command{
@@ -43,10 +47,25 @@ func newTemplateKindCommand(kind string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			switch output {
+			case outputText, outputYAML:
+			case outputJSON:
+				if out, err = yaml.YAMLToJSON(out); err != nil {
+					return fmt.Errorf("converting the template to JSON: %w", err)
+				}
+				var b bytes.Buffer
+				if err := json.Indent(&b, out, "", "  "); err != nil {
+					return fmt.Errorf("converting the template to JSON: %w", err)
+				}
+				out = append(b.Bytes(), '\n')
+			default:
+				return fmt.Errorf("output %q: expected text, json or yaml", output)
+			}
 			_, err = cmd.OutOrStdout().Write(out)
 			return err
 		},
 	}
 	cmd.Flags().StringSliceVarP(&features, "features", "f", nil, "Optional parts, comma-separated: manual, automated, traffic.")
+	cmd.Flags().StringVarP(&output, "output", "o", outputYAML, "Output format: yaml (with comments; text is the same) or json.")
 	return cmd
 }
