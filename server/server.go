@@ -19,6 +19,7 @@ type Server struct {
 	opts    Options
 	routes_ []route
 	handler http.Handler
+	metrics *metrics
 }
 
 // caller is who makes a request: the verified principal, its tenant namespace and its raw token
@@ -41,7 +42,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, metrics: m}
 	s.routes_ = s.routes()
 	mux := http.NewServeMux()
 	for _, rt := range s.routes_ {
@@ -106,6 +111,9 @@ func (s *Server) wrap(rt route) http.Handler {
 		limit = MaxBodyBytes
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rec, ok := w.(*recorder); ok {
+			rec.route = rt.pattern
+		}
 		if r.ContentLength > limit {
 			writeError(w, tooLarge(limit))
 			return

@@ -23,7 +23,7 @@ func TestWriteStateCLIConfig(t *testing.T) {
 	ca, err := tlsutil.NewCA("test", time.Hour)
 	g.Expect(err).NotTo(HaveOccurred())
 	e := &Env{Cloud: &testcluster.Cluster{KubeconfigPath: kubeconfig}, Targets: map[string]*testcluster.Cluster{}, CA: ca,
-		Issuer: "https://127.0.0.1:8443", HubAddress: "127.0.0.1:9443", TenantNamespace: "aurora-demo-dev",
+		Issuer: "https://127.0.0.1:8443", APIURL: "https://127.0.0.1:8444", HubAddress: "127.0.0.1:9443", TenantNamespace: "aurora-demo-dev",
 		Deployer: Credential{ClientID: "deployer-id", ClientSecret: "deployer-secret"}, Admin: Credential{ClientID: "admin-id", ClientSecret: "admin-secret"}}
 	dir := filepath.Join(tmp, "state")
 	g.Expect(e.writeState(dir)).To(Succeed())
@@ -32,7 +32,7 @@ func TestWriteStateCLIConfig(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	cfg := map[string]string{}
 	g.Expect(json.Unmarshal(data, &cfg)).To(Succeed())
-	g.Expect(cfg).To(Equal(map[string]string{"authURL": "https://127.0.0.1:8443", "caFile": filepath.Join(dir, "ca.crt"),
+	g.Expect(cfg).To(Equal(map[string]string{"apiURL": "https://127.0.0.1:8444", "authURL": "https://127.0.0.1:8443", "caFile": filepath.Join(dir, "ca.crt"),
 		"clientId": "admin-id", "clientSecret": "admin-secret", "output": "text"}))
 	st, err := os.Stat(filepath.Join(dir, "config"))
 	g.Expect(err).NotTo(HaveOccurred())
