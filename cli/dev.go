@@ -32,7 +32,8 @@ func newDevCommand() *cobra.Command {
 			"service and the Agent Hub over TLS from a generated CA, a demo tenant, and a Remote Network\n" +
 			"Agent with its Rollout executor per target. It writes what a client needs into --state-dir:\n" +
 			"endpoints.json, ca.crt, kubeconfig-cloud and kubeconfig-<target>, credentials.json (a\n" +
-			"deployer's client id and secret), config, and last ready. Stops everything on Ctrl-C.",
+			"deployer's client id and secret, and the login of the demo user, a tenant admin), config, and\n" +
+			"last ready. Stops everything on Ctrl-C.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd, opts) },
 	}

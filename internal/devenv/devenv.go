@@ -40,6 +40,9 @@ type Options struct {
 	// StateDir, when set, receives what a client needs: endpoints.json, ca.crt, kubeconfig-<name>,
 	// credentials.json, the aurora CLI's config, and last ready.
 	StateDir string
+	// DemoUser and DemoPassword are the login of the demo tenant's person (a tenant admin and
+	// deployer there), for the device flow and the Console. Default demo / aurora-demo-password.
+	DemoUser, DemoPassword string
 	// Log is the environment's logger.
 	Log logr.Logger
 }
@@ -59,6 +62,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = 2 * time.Second
+	}
+	if o.DemoUser == "" {
+		o.DemoUser = "demo"
+	}
+	if o.DemoPassword == "" {
+		o.DemoPassword = "aurora-demo-password"
 	}
 	return o
 }
@@ -87,6 +96,8 @@ type Env struct {
 	Deployer Credential
 	// Admin is a machine credential of the tenant with api:tenant:full (the CLI's config uses it).
 	Admin Credential
+	// DemoUser is the login of a person of the demo tenant (roles tenant-admin and deployer).
+	DemoUser Login
 
 	serverTLS *tls.Config
 	verifier  *verify.Verifier
@@ -104,6 +115,14 @@ type Credential struct {
 	ClientID string `json:"clientId"`
 	// ClientSecret is the client secret.
 	ClientSecret string `json:"clientSecret"`
+}
+
+// Login is a person's username and password.
+type Login struct {
+	// Username is the User's name.
+	Username string `json:"user"`
+	// Password is the user's password.
+	Password string `json:"password"`
 }
 
 // Start brings the whole environment up; on error it stops what it started.

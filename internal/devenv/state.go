@@ -32,8 +32,9 @@ type cliConfig struct {
 }
 
 // writeState writes what a client needs into dir: endpoints.json, ca.crt, kubeconfig-cloud and
-// kubeconfig-<target>, credentials.json (the deployer's client id and secret, mode 0600), the CLI's
-// config (the tenant admin's credential, mode 0600), and last an empty ready file.
+// kubeconfig-<target>, credentials.json (the deployer's client id and secret and the demo user's
+// login, mode 0600), the CLI's config (the tenant admin's credential, mode 0600), and last an empty
+// ready file.
 func (e *Env) writeState(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating state directory %s: %w", dir, err)
@@ -61,7 +62,10 @@ func (e *Env) writeState(dir string) error {
 		ClientID     string   `json:"clientId"`
 		ClientSecret string   `json:"clientSecret"`
 		Scopes       []string `json:"scopes"`
-	}{e.TenantNamespace, e.Deployer.ClientID, e.Deployer.ClientSecret, []string{"api:deployment:full", "read:infrastructure:data"}}
+		User         string   `json:"user"`
+		Password     string   `json:"password"`
+	}{e.TenantNamespace, e.Deployer.ClientID, e.Deployer.ClientSecret, []string{"api:deployment:full", "read:infrastructure:data"},
+		e.DemoUser.Username, e.DemoUser.Password}
 	files := map[string]any{"endpoints.json": ep, "credentials.json": creds, "config": cliConfig{
 		APIURL: e.APIURL, AuthURL: e.Issuer, CAFile: filepath.Join(dir, "ca.crt"),
 		ClientID: e.Admin.ClientID, ClientSecret: e.Admin.ClientSecret, Output: "text"}}
