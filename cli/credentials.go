@@ -72,6 +72,8 @@ func newCredentialsCreateCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&req.Scopes, "scope", nil, "Scopes of the credential (repeatable, or comma-separated; required).")
+	f.StringSliceVar(&req.Roles, "role", nil, "Roles of the credential, for gates whose requiresRoles name them (repeatable).")
+	f.StringVar(&req.Description, "description", "", "What the credential is for.")
 	f.StringSliceVar(&req.AgentIdentifiers, "agent", nil, "Agent identifiers an api:agentHub:full credential may connect as (default: any of the tenant).")
 	f.DurationVar(&expiresIn, "expires-in", 0, "How long the credential stays valid, e.g. 720h (default: no expiry).")
 	return cmd

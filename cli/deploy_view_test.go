@@ -164,3 +164,10 @@ func TestExitCode(t *testing.T) {
 	g.Expect(apiclient.IsCode(conflict, apiclient.CodeConflict)).To(BeTrue())
 	g.Expect(withExitCode(1, nil).Error()).To(BeEmpty())
 }
+
+func TestAmbiguousError(t *testing.T) {
+	g := NewWithT(t)
+	err := ambiguousError("web-1", &apiclient.Error{Status: 409, Code: "ambiguous", Message: "2 gates wait",
+		Details: []apiclient.ErrorDetail{{Field: "gate", Message: "staging/steps[2]"}, {Field: "gate", Message: "prod/beforeDeployment[0]"}}})
+	g.Expect(err).To(MatchError("web-1: 2 gates wait; name one:\n  --target staging --gate 'steps[2]'\n  --target prod --gate 'beforeDeployment[0]'"))
+}

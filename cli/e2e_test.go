@@ -168,6 +168,12 @@ var _ = Describe("aurora deploy", func() {
 		Expect(r.stderr).To(ContainSubstring("--target staging --gate 'beforeDeployment[0]'"))
 		Expect(r.stderr).To(ContainSubstring("--target prod --gate 'beforeDeployment[0]'"))
 
+		By("the API's answer when several wait and none is named")
+		r = e.run(ctx, "deploy", "reject", id)
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("--target staging --gate 'beforeDeployment[0]'"))
+		Expect(r.stderr).To(ContainSubstring("--target prod --gate 'beforeDeployment[0]'"))
+
 		r = e.run(ctx, "deploy", "approve", id, "--target", "prod")
 		Expect(r.code).To(Equal(0), r.stderr)
 		Expect(r.stdout).To(HavePrefix("Approved prod beforeDeployment[0] of " + id))

@@ -64,7 +64,7 @@ func newJudgmentCommand(j judgmentCommand) *cobra.Command {
 			if err != nil {
 				var apiErr *apiclient.Error
 				if errors.As(err, &apiErr) && apiErr.Code == apiclient.CodeAmbiguous {
-					return fmt.Errorf("%s: name one with --target and --gate", err)
+					return ambiguousError(id, apiErr)
 				}
 				return err
 			}
@@ -107,4 +107,19 @@ func pickApproval(p *apiclient.Pipeline, r apiclient.JudgmentRequest) (apiclient
 		lines[i] = fmt.Sprintf("--target %s --gate '%s'", a.Target, a.Gate)
 	}
 	return r, fmt.Errorf("%d gates of %s wait for approval; name one:\n  %s", len(match), p.ID, strings.Join(lines, "\n  "))
+}
+
+// ambiguousError lists the gates of an ambiguous answer (details "<target>/<gate>") as the flags
+// that name each.
+func ambiguousError(id string, e *apiclient.Error) error {
+	lines := make([]string, 0, len(e.Details))
+	for _, d := range e.Details {
+		target, gate, ok := strings.Cut(d.Message, "/")
+		if !ok {
+			lines = append(lines, d.Message)
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("--target %s --gate '%s'", target, gate))
+	}
+	return fmt.Errorf("%s: %s; name one:\n  %s", id, e.Message, strings.Join(lines, "\n  "))
 }

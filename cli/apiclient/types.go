@@ -129,15 +129,20 @@ type Credential struct {
 	CreatedIso8601   string   `json:"createdIso8601,omitempty"`
 	ExpiresAtIso8601 string   `json:"expiresAtIso8601,omitempty"`
 	Scopes           []string `json:"scopes,omitempty"`
+	Roles            []string `json:"roles,omitempty"`
 	AgentIdentifiers []string `json:"agentIdentifiers,omitempty"`
+	Description      string   `json:"description,omitempty"`
+	Ready            bool     `json:"ready,omitempty"`
 }
 
 // NewCredential is the request that creates a credential.
 type NewCredential struct {
 	Name             string   `json:"name"`
 	Scopes           []string `json:"scopes"`
+	Roles            []string `json:"roles,omitempty"`
 	AgentIdentifiers []string `json:"agentIdentifiers,omitempty"`
 	ExpiresAtIso8601 string   `json:"expiresAtIso8601,omitempty"`
+	Description      string   `json:"description,omitempty"`
 }
 
 // Environment is a tenant the caller may use.
