@@ -78,20 +78,27 @@ strategies:
         - setWeight:
             weight: 50
         - pause:
-            duration: 2
+            duration: 3
             unit: seconds
         - setWeight:
             weight: 100
 `, application))
+		stdout, code = run("deploy", "start", "-f", deployFile, "--watch", "--poll-interval", "500ms")
+		Expect(code).To(Equal(0), stdout)
+		Expect(stdout).To(ContainSubstring("(" + application + "): SUCCEEDED"), "the first version goes to 100% at once")
+		expectPods(ctx, "staging", application, map[string]int{"v1": 4})
+
+		By("deploying the next version, which the live view shows at half during the pause")
+		write("manifests/app.yaml", app(application, "v2", 4, false))
 		start := time.Now()
 		stdout, code = run("deploy", "start", "-f", deployFile, "--watch", "--poll-interval", "500ms")
 		Expect(code).To(Equal(0), stdout)
-		AddReportEntry("aurora deploy start --watch took", time.Since(start).String())
+		AddReportEntry("aurora deploy start --watch of a two-step canary took", time.Since(start).String())
 		Expect(stdout).To(MatchRegexp(`staging\s+[A-Z_]+\s+step \d/\d\s+weight 50%`), "the live view shows the canary at half")
 		Expect(stdout).To(ContainSubstring("(" + application + "): SUCCEEDED"))
 		id := regexp.MustCompile(`Deployment ID: (\S+)`).FindStringSubmatch(stdout)
 		Expect(id).NotTo(BeNil())
-		expectPods(ctx, "staging", application, map[string]int{"v1": 4})
+		expectPods(ctx, "staging", application, map[string]int{"v2": 4})
 
 		stdout, code = run("deploy", "status", id[1], "-o", "json")
 		Expect(code).To(Equal(0))
