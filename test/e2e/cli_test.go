@@ -85,7 +85,7 @@ strategies:
 `, application))
 		stdout, code = run("deploy", "start", "-f", deployFile, "--watch", "--poll-interval", "500ms")
 		Expect(code).To(Equal(0), stdout)
-		Expect(stdout).To(ContainSubstring("(" + application + "): SUCCEEDED"), "the first version goes to 100% at once")
+		Expect(stdout).To(ContainSubstring("("+application+"): SUCCEEDED"), "the first version goes to 100% at once")
 		expectPods(ctx, "staging", application, map[string]int{"v1": 4})
 
 		By("deploying the next version, which the live view shows at half during the pause")
