@@ -14,8 +14,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/creack/pty"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/types"
@@ -219,6 +221,43 @@ var _ = Describe("aurora deploy", func() {
 		for l := range lines {
 			Expect(l).NotTo(ContainSubstring("\x1b["), "no terminal control sequences when stdout is not a terminal")
 		}
+	})
+
+	It("redraws the live view in place on a terminal", func(ctx context.Context) {
+		e := as(deployer)
+		file := withManifests(e, "deploy.yml", gatedDeployFile("on-a-terminal", "staging"))
+		cmd := e.command(ctx, "deploy", "start", "-f", file, "--watch", "--poll-interval", "300ms")
+		tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 160})
+		Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = tty.Close() }()
+		var screen strings.Builder
+		done := make(chan struct{})
+		go func() {
+			defer GinkgoRecover()
+			defer close(done)
+			buf := make([]byte, 4096)
+			for {
+				n, err := tty.Read(buf)
+				screenMu.Lock()
+				screen.Write(buf[:n])
+				screenMu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+		Eventually(func() string { return pipelineIDOf(readScreen(&screen, done)) }).WithTimeout(time.Minute).ShouldNot(BeEmpty())
+		id := pipelineIDOf(readScreen(&screen, done))
+		Eventually(func() string { return readScreen(&screen, done) }).WithTimeout(time.Minute).Should(ContainSubstring("awaiting approval"))
+		Expect(e.run(ctx, "deploy", "cancel", id).code).To(Equal(0))
+		Eventually(done).WithTimeout(time.Minute).Should(BeClosed())
+		Expect(cmd.Wait()).NotTo(Succeed(), "a cancelled deployment exits 1")
+		out := screen.String()
+		// Each frame after the first moves up over the two lines of the one before (the pipeline and
+		// its one target) and clears every line it writes.
+		Expect(out).To(ContainSubstring("\x1b[2A\x1b[2K\r" + id + " (on-a-terminal): "))
+		Expect(out).To(ContainSubstring("\x1b[2K\r  staging "))
+		Expect(out).To(ContainSubstring(id + " (on-a-terminal): CANCELLED"))
 	})
 
 	It("reads a deploy file and its manifests from URLs", func(ctx context.Context) {
@@ -546,4 +585,27 @@ func serveFiles(files map[string]string) string {
 	srv.StartTLS()
 	DeferCleanup(srv.Close)
 	return srv.URL
+}
+
+// screenMu guards reads of a terminal's output that a goroutine writes.
+var screenMu sync.Mutex
+
+// readScreen is what the terminal showed so far; once done is closed, all of it.
+func readScreen(b *strings.Builder, done chan struct{}) string {
+	select {
+	case <-done:
+	default:
+		time.Sleep(50 * time.Millisecond)
+	}
+	screenMu.Lock()
+	defer screenMu.Unlock()
+	return b.String()
+}
+
+// pipelineIDOf finds the id that deploy start printed.
+func pipelineIDOf(out string) string {
+	if m := regexp.MustCompile(`Deployment ID: (\S+)\r?\n`).FindStringSubmatch(out); m != nil {
+		return m[1]
+	}
+	return ""
 }
