@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -222,5 +224,34 @@ var _ = Describe("Tenant isolation and authentication", Ordered, func() {
 		Expect(string(got.body)).To(Equal("console at /console/pipelines"))
 		Expect(call(http.MethodGet, "/whoami", "", nil, "", ts.URL).status).To(Equal(http.StatusUnauthorized), "the API still needs a token")
 		Expect(get("/", "").status).To(Equal(http.StatusNotFound), "without a Console, / is not found")
+	})
+
+	It("logs one structured line per request, without the token or any secret", func(ctx context.Context) {
+		var mu sync.Mutex
+		var lines []string
+		log := funcr.New(func(prefix, args string) {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, prefix+" "+args)
+		}, funcr.Options{})
+		api, err := server.New(server.Options{Client: k8sClient, Verifier: newVerifier(ctx, time.Now), Log: log})
+		Expect(err).NotTo(HaveOccurred())
+		ts := httptest.NewUnstartedServer(api.Handler())
+		ts.TLS = serverTLS.Clone()
+		ts.StartTLS()
+		defer ts.Close()
+		Expect(call(http.MethodGet, "/whoami?token="+ourToken, ourToken, nil, "", ts.URL).status).To(Equal(http.StatusOK))
+		resp := call(http.MethodPost, "/credentials", ourToken, []byte(`{"name": "logged", "scopes": ["api:deployment:full"]}`), "application/json", ts.URL)
+		Expect(resp.status).To(Equal(http.StatusCreated), string(resp.body))
+		var cred server.Credential
+		resp.into(&cred)
+		mu.Lock()
+		defer mu.Unlock()
+		joined := strings.Join(lines, "\n")
+		Expect(joined).To(ContainSubstring(`"path"="/whoami"`))
+		Expect(joined).To(ContainSubstring(`"principal"="iso-admin"`))
+		Expect(joined).To(ContainSubstring(`"status"=201`))
+		Expect(joined).NotTo(ContainSubstring(ourToken))
+		Expect(joined).NotTo(ContainSubstring(cred.ClientSecret))
 	})
 })

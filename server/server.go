@@ -17,7 +17,7 @@ import (
 // auth service, acting in the caller's tenant namespace.
 type Server struct {
 	opts    Options
-	routes_ []route
+	table   []route
 	handler http.Handler
 	metrics *metrics
 }
@@ -47,9 +47,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, metrics: m}
-	s.routes_ = s.routes()
+	s.table = s.routes()
 	mux := http.NewServeMux()
-	for _, rt := range s.routes_ {
+	for _, rt := range s.table {
 		mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
 	if opts.Console != nil {
@@ -155,7 +155,7 @@ func tooLarge(limit int64) *Error {
 // notFoundOrNotAllowed answers a path no route serves with 404, and a path served for other
 // methods with 405 and Allow.
 func (s *Server) notFoundOrNotAllowed(w http.ResponseWriter, r *http.Request) {
-	if methods := allowedMethods(s.routes_, r.URL.Path); len(methods) > 0 {
+	if methods := allowedMethods(s.table, r.URL.Path); len(methods) > 0 {
 		w.Header().Set("Allow", strings.Join(methods, ", "))
 		writeError(w, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(methods, ", ")))
 		return
