@@ -308,6 +308,39 @@ var _ = Describe("People", func() {
 		Expect(body).To(HaveKeyWithValue("error", "invalid_grant"))
 	})
 
+	It("shares device codes, authorization codes and refresh tokens between replicas", func(ctx SpecContext) {
+		newUser(ctx, keysNamespace, "jane", password, janeSpec)
+		l, replica2 := listenForIssuer()
+		startAuthServer(ctx, l, replica2, keysNamespace, serverConfig(masterKey).People) // same namespace, same keys
+
+		By("starting a device flow on one replica, logging in on the other, polling the first")
+		cli := cliConfig(issuer)
+		da := must(cli.DeviceAuth(oauthContext(ctx)))
+		code, body := deviceLogin(ctx, newPerson(), strings.Replace(da.VerificationURIComplete, issuer, replica2, 1), "jane", password)
+		Expect(code).To(Equal(http.StatusOK), "%s", body)
+		tok := must(cli.DeviceAccessToken(oauthContext(ctx), da))
+		Expect(must(ourVerifier(ctx, "aurora").Verify(ctx, tok.AccessToken)).Principal.Name).To(Equal("jane"))
+
+		By("refreshing on the other replica")
+		code, refreshed, _ := postTokenTo(ctx, replica2, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {"aurora-cli"}})
+		Expect(code).To(Equal(http.StatusOK), "%v", refreshed)
+
+		By("exchanging one authorization code on both replicas at once: exactly one wins")
+		verifier := oauth2.GenerateVerifier()
+		_, loc := consoleLogin(ctx, newPerson(), consoleConfig(replica2).AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "jane", password)
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {consoleRedirectURI},
+			"code_verifier": {verifier}, "client_id": {"aurora-console"}}
+		codes := make(chan int, 2)
+		for _, iss := range []string{issuer, replica2} {
+			go func() {
+				defer GinkgoRecover()
+				code, _, _ := postTokenTo(ctx, iss, form)
+				codes <- code
+			}()
+		}
+		Expect([]int{<-codes, <-codes}).To(ConsistOf(http.StatusOK, http.StatusBadRequest))
+	})
+
 	It("answers a wrong password exactly as an unknown user, and never stores the password", func(ctx SpecContext) {
 		newUser(ctx, keysNamespace, "sam", password, iamv1alpha1.UserSpec{Organization: "acme",
 			Tenants: []iamv1alpha1.TenantRoles{{Environment: "prod", Roles: []string{"deployer"}}}})
@@ -320,6 +353,9 @@ var _ = Describe("People", func() {
 		Expect(wrongCode).To(Equal(http.StatusUnauthorized))
 		Expect(unknownCode).To(Equal(wrongCode))
 		Expect(unknownBody).To(Equal(wrongBody))
+		invalidCode, invalidBody, _ := submit(ctx, person, f, map[string]string{"username": "Not A Login", "password": "not the password!"})
+		Expect(invalidCode).To(Equal(wrongCode))
+		Expect(invalidBody).To(Equal(wrongBody), "a name no User can have")
 		Expect(wrongBody).To(ContainSubstring("Wrong username or password."))
 
 		s := &corev1.Secret{}

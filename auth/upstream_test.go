@@ -2,10 +2,12 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
 	"github.com/aurora-cd/aurora/auth"
@@ -31,7 +34,7 @@ func listenForIssuer() (net.Listener, string) {
 // people's configuration.
 func startAuthServer(ctx context.Context, l net.Listener, iss, namespace string, people auth.PeopleConfig) {
 	GinkgoHelper()
-	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
+	Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}))).To(Succeed())
 	cfg := serverConfig(masterKey)
 	cfg.Issuer, cfg.KeysNamespace, cfg.People = iss, namespace, people
 	srv, err := auth.NewServer(ctx, cfg)
@@ -150,12 +153,15 @@ var _ = Describe("Upstream identity provider", Ordered, func() {
 	})
 })
 
-// postTokenTo sends a raw token request to another issuer.
+// postTokenTo sends a raw token request to the issuer iss and returns the status and the decoded
+// JSON body.
 func postTokenTo(ctx context.Context, iss string, form url.Values) (int, map[string]any, *http.Response) {
 	GinkgoHelper()
-	saved := issuer
-	issuer = iss
-	defer func() { issuer = saved }()
-	code, body, _ := postToken(ctx, form, "", "")
-	return code, body, nil
+	req := must(http.NewRequestWithContext(ctx, http.MethodPost, iss+"/oauth/token", strings.NewReader(form.Encode())))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp := must(httpClient.Do(req))
+	defer resp.Body.Close()
+	body := map[string]any{}
+	Expect(json.NewDecoder(resp.Body).Decode(&body)).To(Succeed())
+	return resp.StatusCode, body, resp
 }
