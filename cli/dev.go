@@ -72,6 +72,7 @@ func runDev(cmd *cobra.Command, opts devOptions) error {
 	for _, t := range opts.targets {
 		fmt.Fprintf(out, "  kubectl --kubeconfig %s get pods -A\n", filepath.Join(stateDir, "kubeconfig-"+t))
 	}
+	fmt.Fprintf(out, "  AURORA_CONFIG=%s aurora agents list\n", filepath.Join(stateDir, "config"))
 	fmt.Fprintf(out, "\nCtrl-C stops everything.\n")
 	<-cmd.Context().Done()
 	return nil

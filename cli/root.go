@@ -20,7 +20,9 @@ func NewRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddGroup(&cobra.Group{ID: groupComponents, Title: "Control plane components:"})
+	root.AddGroup(&cobra.Group{ID: groupUser, Title: "Commands:"}, &cobra.Group{ID: groupComponents, Title: "Control plane components:"})
+	root.AddCommand(newLoginCommand(), newLogoutCommand(), newDeployCommand(), newValidateCommand(), newTemplateCommand(),
+		newAgentCommand(), newCredentialsCommand())
 	root.AddCommand(newVersionCommand(), newControllerCommand(), newAuthCommand(), newRNACommand(), newHubCommand(), newServerCommand(), newDevCommand())
 	return root
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,6 +118,10 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 		return err
 	}
 	e.Deployer = Credential{ClientID: id, ClientSecret: secret}
+	if id, secret, err = e.createCredential(ctx, "admin", []iamv1alpha1.Scope{iamv1alpha1.ScopeTenantFull}, nil); err != nil {
+		return err
+	}
+	e.Admin = Credential{ClientID: id, ClientSecret: secret}
 	return e.createDemoUser(ctx)
 }
 
@@ -232,8 +237,12 @@ func (e *Env) StopHub() {
 // createCredential creates a MachineCredential in the tenant namespace and returns its client id
 // and secret, once issued.
 func (e *Env) createCredential(ctx context.Context, name string, scopes []iamv1alpha1.Scope, agents []string) (string, string, error) {
+	role := iamv1alpha1.RoleDeployer
+	if slices.Contains(scopes, iamv1alpha1.ScopeTenantFull) {
+		role = iamv1alpha1.RoleTenantAdmin
+	}
 	mc := &iamv1alpha1.MachineCredential{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.TenantNamespace},
-		Spec: iamv1alpha1.MachineCredentialSpec{Scopes: scopes, AgentIdentifiers: agents, Roles: []string{"deployer"}}}
+		Spec: iamv1alpha1.MachineCredentialSpec{Scopes: scopes, AgentIdentifiers: agents, Roles: []string{role}}}
 	if err := e.CloudClient.Create(ctx, mc); err != nil {
 		return "", "", fmt.Errorf("creating credential %s: %w", name, err)
 	}

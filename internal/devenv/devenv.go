@@ -38,7 +38,7 @@ type Options struct {
 	// HeartbeatInterval of the tunnels. Default 2s.
 	HeartbeatInterval time.Duration
 	// StateDir, when set, receives what a client needs: endpoints.json, ca.crt, kubeconfig-<name>,
-	// credentials.json, config, and last ready.
+	// credentials.json, the aurora CLI's config, and last ready.
 	StateDir string
 	// DemoUser and DemoPassword are the login of the demo tenant's person (a tenant admin and
 	// deployer there), for the device flow and the Console. Default demo / aurora-demo-password.
@@ -96,6 +96,8 @@ type Env struct {
 	// Deployer is a machine credential of the tenant with api:deployment:full and
 	// read:infrastructure:data, for CI-like clients.
 	Deployer Credential
+	// Admin is a machine credential of the tenant with api:tenant:full (the CLI's config uses it).
+	Admin Credential
 	// DemoUser is the login of a person of the demo tenant (roles tenant-admin and deployer).
 	DemoUser Login
 

@@ -20,10 +20,21 @@ type endpoints struct {
 	Kubeconfigs     map[string]string `json:"kubeconfigs"`
 }
 
+// cliConfig is the aurora CLI's configuration file (docs/api.md, "CLI configuration"): with
+// AURORA_CONFIG=<state dir>/config the user commands reach this environment as its tenant admin.
+type cliConfig struct {
+	APIURL       string `json:"apiURL,omitempty"`
+	AuthURL      string `json:"authURL"`
+	CAFile       string `json:"caFile"`
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+	Output       string `json:"output"`
+}
+
 // writeState writes what a client needs into dir: endpoints.json, ca.crt, kubeconfig-cloud and
 // kubeconfig-<target>, credentials.json (the deployer's client id and secret and the demo user's
-// login, mode 0600), a CLI
-// config, and last an empty ready file.
+// login, mode 0600), the CLI's config (the tenant admin's credential, mode 0600), and last an empty
+// ready file.
 func (e *Env) writeState(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating state directory %s: %w", dir, err)
@@ -55,9 +66,9 @@ func (e *Env) writeState(dir string) error {
 		Password     string   `json:"password"`
 	}{e.TenantNamespace, e.Deployer.ClientID, e.Deployer.ClientSecret, []string{"api:deployment:full", "read:infrastructure:data"},
 		e.DemoUser.Username, e.DemoUser.Password}
-	files := map[string]any{"endpoints.json": ep, "credentials.json": creds,
-		"config": map[string]string{"apiURL": e.APIURL, "authURL": e.Issuer, "issuer": e.Issuer, "tokenURL": ep.TokenURL, "caFile": filepath.Join(dir, "ca.crt"),
-			"clientId": e.Deployer.ClientID, "namespace": e.TenantNamespace}}
+	files := map[string]any{"endpoints.json": ep, "credentials.json": creds, "config": cliConfig{
+		APIURL: e.APIURL, AuthURL: e.Issuer, CAFile: filepath.Join(dir, "ca.crt"),
+		ClientID: e.Admin.ClientID, ClientSecret: e.Admin.ClientSecret, Output: "text"}}
 	for name, v := range files {
 		data, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
