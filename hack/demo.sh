@@ -1,79 +1,91 @@
 #!/usr/bin/env bash
 # make demo: starts Aurora whole on this machine (`aurora dev`: a cloud cluster, staging and prod
-# target clusters, the control plane and an agent per target), then deploys potato-facts v1 to both
-# targets and v2 as a canary, approving with Judgments, with kubectl only.
+# target clusters, the control plane with the REST API and the Console, an agent per target), then
+# deploys the sample application examples/potato-facts with the aurora CLI — v1, then v2 as a canary
+# to staging and prod — following each with `aurora deploy start --watch` and approving the gates with
+# `aurora deploy approve`. It leaves Aurora running with the Console's URL on screen; Ctrl-C stops it.
+# AURORA_DEMO_EXIT=1 stops it at the end instead (for scripts).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
-STATE="${ROOT}/.aurora/demo"
-ASSETS="$(hack/test-binaries.sh | tail -n 1)"
-KUBECTL="${ASSETS}/kubectl"
+STATE="${AURORA_DEMO_STATE:-${ROOT}/.aurora/dev}"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
+step "Building the Kubernetes test binaries (the first time: about 10 minutes on 2 cores)"
+ASSETS="$(hack/test-binaries.sh | tail -n 1)"
+
 step "Building aurora"
 go build -o bin/aurora ./cmd/aurora
+AURORA="${ROOT}/bin/aurora"
+export AURORA_CONFIG="${STATE}/config"
 
 step "Starting Aurora (aurora dev): cloud cluster, staging and prod clusters, control plane, agents"
-rm -rf "${STATE}"
 mkdir -p "${STATE}"
-KUBEBUILDER_ASSETS="${ASSETS}" bin/aurora dev --state-dir "${STATE}" > "${STATE}.log" 2>&1 &
+rm -f "${STATE}/ready"
+KUBEBUILDER_ASSETS="${ASSETS}" "${AURORA}" dev --state-dir "${STATE}" > "${STATE}.log" 2>&1 &
 DEV_PID=$!
 trap 'kill "${DEV_PID}" 2>/dev/null; wait "${DEV_PID}" 2>/dev/null || true' EXIT
-for _ in $(seq 1 600); do
+for _ in $(seq 1 1200); do
   [[ -f "${STATE}/ready" ]] && break
   kill -0 "${DEV_PID}" 2>/dev/null || { echo "aurora dev exited; see ${STATE}.log"; tail -20 "${STATE}.log"; exit 1; }
   sleep 0.5
 done
 [[ -f "${STATE}/ready" ]] || { echo "aurora dev did not become ready; see ${STATE}.log"; exit 1; }
-cloud() { "${KUBECTL}" --kubeconfig "${STATE}/kubeconfig-cloud" "$@"; }
-target() { local t="$1"; shift; "${KUBECTL}" --kubeconfig "${STATE}/kubeconfig-${t}" "$@"; }
-state() { cloud -n aurora-demo-dev get deployments.deploy.aurora.dev "$1" -o jsonpath='{.status.state}'; }
-wait_state() {
-  local name="$1" want="$2"
-  for _ in $(seq 1 600); do
-    [[ "$(state "${name}")" == "${want}" ]] && return 0
+# json_field FILE KEY prints the string value of a top-level key of a small JSON file.
+json_field() { sed -n "s/^ *\"$2\": *\"\\([^\"]*\\)\".*/\\1/p" "$1" | head -n 1; }
+
+"${AURORA}" agents list
+
+# deploy DIR follows `aurora deploy start -f DIR/deploy.yml --watch` and approves each gate that
+# waits, a few seconds after it starts waiting, until the deployment ends.
+deploy() {
+  local dir="$1" log="${STATE}/demo-watch.log" id="" status="" rc=0
+  : > "${log}"
+  # Piped, --watch prints a line per change instead of redrawing in place, so that the approvals
+  # below can be printed between its lines.
+  "${AURORA}" deploy start -f "${dir}/deploy.yml" --watch --poll-interval 1s 2>&1 | tee "${log}" &
+  local watch_pid=$!
+  for _ in $(seq 1 60); do
+    id="$(sed -n 's/^Deployment ID: //p' "${log}")"
+    [[ -n "${id}" ]] && break
     sleep 0.5
   done
-  echo "timed out waiting for ${name} to be ${want}"; cloud -n aurora-demo-dev get adep "${name}" -o yaml; exit 1
-}
-wait_pending() {
-  local name="$1" target="$2" gate="$3"
-  for _ in $(seq 1 600); do
-    cloud -n aurora-demo-dev get adep "${name}" -o jsonpath='{range .status.pendingApprovals[*]}{.target}/{.gate}{"\n"}{end}' | grep -qxF "${target}/${gate}" && return 0
-    sleep 0.5
+  [[ -n "${id}" ]] || { wait "${watch_pid}" || true; echo "the deployment did not start"; exit 1; }
+  while kill -0 "${watch_pid}" 2>/dev/null; do
+    status="$("${AURORA}" deploy status "${id}" -o json 2>/dev/null | json_field /dev/stdin status || true)"
+    if [[ "${status}" == "AWAITING_APPROVAL" ]]; then
+      sleep 3
+      printf '\033[1m  -> aurora deploy approve %s\033[0m\n' "${id}"
+      "${AURORA}" deploy approve "${id}" --reason "approved by make demo" >/dev/null 2>&1 || true
+    fi
+    sleep 1
   done
-  echo "timed out waiting for ${name} to wait on ${target}/${gate}"; exit 1
+  wait "${watch_pid}" || rc=$?
+  (( rc == 0 )) || { echo "the deployment ${id} did not succeed (exit code ${rc})"; exit 1; }
+  "${AURORA}" deploy status "${id}"
 }
-pods() { target "$1" -n potato-facts get pods -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' | sed 's/.*://' | sort | uniq -c | tr '\n' ' '; echo; }
-approve() { sed -e "s/TARGET/$1/" -e "s/GATE/$2/" hack/demo/approve.yaml.tmpl | cloud create -f -; }
 
-cloud get agents -A
+step "Deploying potato-facts v1 to staging, then prod (aurora deploy start -f examples/potato-facts/deploy.yml --watch)"
+deploy examples/potato-facts
 
-step "Deploying potato-facts v1 to staging, then prod"
-cloud apply --server-side -f hack/demo/potato-facts-v1.yaml
-wait_state potato-facts-v1 SUCCEEDED
-cloud -n aurora-demo-dev get adep potato-facts-v1
-echo "staging: $(pods staging)"; echo "prod:    $(pods prod)"
+step "Deploying potato-facts v2 as a canary: 25% -> 50% -> approval -> 100%, prod behind an approval"
+rm -rf "${STATE}/potato-facts-v2"
+cp -r examples/potato-facts "${STATE}/potato-facts-v2"
+sed -i 's/potato-facts:v1/potato-facts:v2/' "${STATE}/potato-facts-v2/manifests/potato-facts.yaml"
+deploy "${STATE}/potato-facts-v2"
 
-step "Deploying potato-facts v2 as a canary: 25% → 50% → approval → 100%"
-cloud apply --server-side -f hack/demo/potato-facts-v2.yaml
-wait_pending potato-facts-v2 staging 'steps[3]'
-cloud -n aurora-demo-dev get adep potato-facts-v2
-echo "staging at 50%: $(pods staging)"
-
-step "Approving staging's canary with a Judgment"
-approve staging 'steps[3]'
-wait_pending potato-facts-v2 prod 'beforeDeployment[0]'
-echo "staging: $(pods staging)"; echo "prod (waiting for approval): $(pods prod)"
-
-step "Approving prod, then its canary"
-approve prod 'beforeDeployment[0]'
-wait_pending potato-facts-v2 prod 'steps[3]'
-echo "prod at 50%: $(pods prod)"
-approve prod 'steps[3]'
-wait_state potato-facts-v2 SUCCEEDED
-
-step "Done"
-cloud -n aurora-demo-dev get adep,judgments,rollouts.rollout.aurora.dev
-echo "staging: $(pods staging)"; echo "prod:    $(pods prod)"
+console="$(json_field "${STATE}/endpoints.json" console)"
+user="$(json_field "${STATE}/credentials.json" user)"
+password="$(json_field "${STATE}/credentials.json" password)"
+step "Done: potato-facts v2 runs on staging and prod"
+cat <<EOF
+  Console:  ${console}   (log in as ${user:-demo} / ${password:-see ${STATE}/credentials.json}; trust ${STATE}/ca.crt)
+  CLI:      AURORA_CONFIG=${STATE}/config bin/aurora deploy start -f examples/potato-facts/deploy.yml --watch
+  kubectl:  kubectl --kubeconfig ${STATE}/kubeconfig-cloud get aurora -A
+EOF
+if [[ "${AURORA_DEMO_EXIT:-}" == "1" ]]; then
+  exit 0
+fi
+echo "Aurora keeps running; press Ctrl-C to stop it."
+wait "${DEV_PID}"
