@@ -63,10 +63,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Issuer == "" {
 		return c, fmt.Errorf("console Issuer: expected the https URL of the auth service, got nothing")
 	}
-	for _, f := range []struct {
-		name, value string
-		required   bool
-	}{{"Issuer", c.Issuer, true}, {"APIURL", c.APIURL, false}, {"RedirectURL", c.RedirectURL, false}} {
+	for _, f := range []struct{ name, value string }{{"Issuer", c.Issuer}, {"APIURL", c.APIURL}, {"RedirectURL", c.RedirectURL}} {
 		if f.value == "" {
 			continue
 		}
