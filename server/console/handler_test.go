@@ -19,6 +19,12 @@ import (
 // serveTLS serves h on 127.0.0.1 over TLS from a fresh CA and returns its base URL and a client
 // that trusts the CA.
 func serveTLS(h http.Handler) (string, *http.Client) {
+	url, client, _ := serveTLSWithCert(h)
+	return url, client
+}
+
+// serveTLSWithCert is serveTLS that also returns the serving certificate.
+func serveTLSWithCert(h http.Handler) (string, *http.Client, []byte) {
 	ca, err := tlsutil.NewCA("console test CA", time.Hour)
 	Expect(err).NotTo(HaveOccurred())
 	certPEM, keyPEM, err := ca.IssueServing([]string{"127.0.0.1"}, time.Hour)
@@ -32,7 +38,7 @@ func serveTLS(h http.Handler) (string, *http.Client) {
 	srv := &http.Server{Handler: h, TLSConfig: serverTLS, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.ServeTLS(l, "", "") }()
 	DeferCleanup(srv.Close)
-	return "https://" + l.Addr().String(), &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS}}
+	return "https://" + l.Addr().String(), &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS}}, certPEM
 }
 
 func get(c *http.Client, url string, header ...string) (*http.Response, string) {

@@ -76,8 +76,8 @@ const STATUS = {
   NOT_STARTED: ['○', 'waiting', 'Not started'],
   PENDING: ['○', 'waiting', 'Pending'],
   RUNNING: ['▶', 'running', 'Running'],
-  PAUSED: ['⏸', 'paused', 'Paused'],
-  AWAITING_APPROVAL: ['✋', 'paused', 'Awaiting approval'],
+  PAUSED: ['Ⅱ', 'paused', 'Paused'],
+  AWAITING_APPROVAL: ['◆', 'paused', 'Awaiting approval'],
   SUCCEEDED: ['✓', 'ok', 'Succeeded'],
   FAILED: ['✗', 'bad', 'Failed'],
   CANCELLED: ['⊘', 'neutral', 'Cancelled'],
@@ -85,6 +85,12 @@ const STATUS = {
   REJECTED: ['✗', 'bad', 'Rejected'],
   SKIPPED: ['»', 'neutral', 'Skipped'],
   UNKNOWN: ['?', 'neutral', 'Unknown'],
+  PASSED: ['✓', 'ok', 'Passed'],
+  PASS: ['✓', 'ok', 'Passed'],
+  SUCCESS: ['✓', 'ok', 'Success'],
+  FAIL: ['✗', 'bad', 'Failed'],
+  ERROR: ['✗', 'bad', 'Error'],
+  INCONCLUSIVE: ['?', 'paused', 'Inconclusive'],
 };
 
 /** statusInfo is [icon, tone, label] of a status word. */

@@ -75,7 +75,7 @@ function renderSession(ctx) {
       }, tenants.map((t) => h('option', { value: t, selected: t === p.environment }, `${p.organization} / ${t}`))))
     : h('span', { class: 'tenant', id: 'tenant-name' }, h('span', { class: 'muted' }, 'Tenant '), `${p.organization} / ${p.environment}`);
   replace(sessionBar, tenant,
-    h('span', { class: 'who', title: (p.roles || []).length ? `Roles: ${p.roles.join(', ')}` : 'No roles' }, h('span', { 'aria-hidden': 'true' }, '👤 '), p.name || 'signed in'),
+    h('span', { class: 'who', title: (p.roles || []).length ? `Roles: ${p.roles.join(', ')}` : 'No roles' }, p.name || 'signed in'),
     h('button', { type: 'button', class: 'button secondary small', id: 'logout', onclick: () => ctx.auth.logout() }, 'Log out'));
 }
 
