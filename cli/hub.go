@@ -115,7 +115,7 @@ func runHub(ctx context.Context, opts hubOptions) error {
 		return fmt.Errorf("--tls-cert-file/--tls-key-file: %w", err)
 	}
 	tlsConfig := &tls.Config{MinVersion: tlsutil.MinVersion, CipherSuites: tlsutil.ModernCipherSuites(), GetCertificate: certs.GetCertificate}
-	verifier, err := issuerVerifier(ctx, opts)
+	verifier, err := issuerVerifier(ctx, opts.issuer, opts.audience, opts.issuerCAFile)
 	if err != nil {
 		return err
 	}
@@ -151,20 +151,21 @@ func runHub(ctx context.Context, opts hubOptions) error {
 	return group.Wait()
 }
 
-// issuerVerifier returns a verifier of the issuer's tokens, retrying until the issuer answers or ctx
-// ends: the auth service may start after the Hub.
-func issuerVerifier(ctx context.Context, opts hubOptions) (*verify.Verifier, error) {
+// issuerVerifier returns a verifier of the issuer's tokens for audience, trusting caFile (if set)
+// besides the system roots, retrying until the issuer answers or ctx ends: the auth service may
+// start after the component.
+func issuerVerifier(ctx context.Context, issuer, audience, caFile string) (*verify.Verifier, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
-	if opts.issuerCAFile != "" {
-		caPEM, err := os.ReadFile(opts.issuerCAFile)
+	if caFile != "" {
+		caPEM, err := os.ReadFile(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("--issuer-ca-file: %w", err)
 		}
 		if !pool.AppendCertsFromPEM(caPEM) {
-			return nil, fmt.Errorf("--issuer-ca-file %s: no PEM certificate found", opts.issuerCAFile)
+			return nil, fmt.Errorf("--issuer-ca-file %s: no PEM certificate found", caFile)
 		}
 	}
 	httpClient := &http.Client{Timeout: verify.DefaultHTTPTimeout, Transport: &http.Transport{
@@ -172,17 +173,17 @@ func issuerVerifier(ctx context.Context, opts hubOptions) (*verify.Verifier, err
 	}}
 	log := ctrl.Log.WithName("setup")
 	for {
-		verifier, err := verify.NewVerifier(ctx, verify.Options{IssuerURL: opts.issuer, Audience: opts.audience, HTTPClient: httpClient})
+		verifier, err := verify.NewVerifier(ctx, verify.Options{IssuerURL: issuer, Audience: audience, HTTPClient: httpClient})
 		if err == nil {
 			return verifier, nil
 		}
 		if errors.Is(err, verify.ErrInvalidOptions) {
 			return nil, fmt.Errorf("--issuer/--audience: %w", err)
 		}
-		log.Error(err, "The issuer is not reachable yet; retrying", "issuer", opts.issuer, "retryIn", verifierRetryInterval.String())
+		log.Error(err, "The issuer is not reachable yet; retrying", "issuer", issuer, "retryIn", verifierRetryInterval.String())
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("reaching the issuer %s: %w", opts.issuer, err)
+			return nil, fmt.Errorf("reaching the issuer %s: %w", issuer, err)
 		case <-time.After(verifierRetryInterval):
 		}
 	}

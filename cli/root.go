@@ -21,7 +21,7 @@ func NewRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddGroup(&cobra.Group{ID: groupComponents, Title: "Control plane components:"})
-	root.AddCommand(newVersionCommand(), newControllerCommand(), newAuthCommand(), newRNACommand(), newHubCommand(), newDevCommand())
+	root.AddCommand(newVersionCommand(), newControllerCommand(), newAuthCommand(), newRNACommand(), newHubCommand(), newServerCommand(), newDevCommand())
 	return root
 }
 
