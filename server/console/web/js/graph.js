@@ -16,7 +16,9 @@ export function targetsOf(pipeline) {
     name: st.ref || (st.deployment && st.deployment.environment) || '?',
     status: st.status,
     dependsOn: st.dependsOn || [],
-    deployment: st.deployment || null,
+    // A target's deployment exists once its Rollout has a name; until then it waits.
+    deployment: st.deployment && st.deployment.id ? st.deployment : null,
+    account: st.deployment ? st.deployment.account : '',
     gates: [],
   }));
   const byName = new Map(targets.map((t) => [t.name, t]));
@@ -141,7 +143,7 @@ export function pipelineGraph(pipeline, onSelect) {
     s('rect', { class: 'stripe', width: 6, height: nodeH, rx: 3 }),
     s('text', { x: 18, y: 26, class: 'title' }, clip(t.name, 18)),
     s('text', { x: NODE_W - 14, y: 26, 'text-anchor': 'end', class: 'status' }, `${icon} ${label}`),
-    s('text', { x: 18, y: 46, class: 'sub' }, clip(d ? `account ${d.account || d.environment || t.name}` : 'waiting for its turn', 34)),
+    s('text', { x: 18, y: 46, class: 'sub' }, clip(d ? `account ${d.account || t.account || t.name}` : `account ${t.account || '?'} · waiting`, 34)),
     s('text', { x: 18, y: 66, class: 'sub' }, progressText(d)),
     s('rect', { class: 'weight-track', x: 18, y: 74, width: NODE_W - 36, height: 6, rx: 3 }),
     s('rect', { class: 'weight-bar', x: 18, y: 74, width: ((NODE_W - 36) * weight) / 100, height: 6, rx: 3 }),
