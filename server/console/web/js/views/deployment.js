@@ -97,17 +97,28 @@ export function renderDeployment(ctx, main, id) {
     poller.now();
   };
 
-  const button = (label, decision, gate, permission, extraReason) => {
-    const reason = !permission.allowed ? permission.reason : extraReason;
-    const key = `${decision}:${gate.target || ''}:${gate.gate || ''}`;
-    const reasonId = `why-${key.replace(/[^a-zA-Z0-9]/g, '-')}`;
-    return h('span', { class: 'action' },
-      h('button', {
+  // actionGroup renders buttons {label, decision, reason} acting on gate; disabled buttons point
+  // (aria-describedby) at their reason, which is shown once below the group.
+  const actionGroup = (gate, buttons, cls) => {
+    const slug = (x) => x.replace(/[^a-zA-Z0-9]/g, '-');
+    const prefix = `why-${slug(gate.target || 'pipeline')}-${slug(gate.gate || 'all')}-`;
+    const reasons = [];
+    const els = buttons.map(({ label, decision, reason }) => {
+      let reasonId;
+      if (reason) {
+        if (!reasons.includes(reason)) reasons.push(reason);
+        reasonId = prefix + reasons.indexOf(reason);
+      }
+      return h('button', {
         type: 'button', class: `button ${decision === 'approve' ? 'primary' : decision === 'skip' ? 'secondary' : 'danger'}`,
-        disabled: Boolean(reason), 'aria-describedby': reason ? reasonId : undefined, dataset: { key, action: decision },
+        disabled: Boolean(reason), 'aria-describedby': reasonId,
+        dataset: { key: `${decision}:${gate.target || ''}:${gate.gate || ''}`, action: decision },
         onclick: () => act(decision, gate, label),
-      }, label),
-      reason ? h('span', { id: reasonId, class: 'why' }, reason) : null);
+      }, label);
+    });
+    return h('div', { class: cls },
+      h('div', { class: 'buttons' }, els),
+      reasons.map((r, i) => h('p', { class: 'why', id: prefix + i }, r)));
   };
 
   const renderDecisions = (p) => {
@@ -123,24 +134,23 @@ export function renderDeployment(ctx, main, id) {
           timed ? 'is a timed pause' : 'waits for approval',
           g.requiresRoles && g.requiresRoles.length ? h('span', { class: 'roles' }, ` (requires ${g.requiresRoles.join(' or ')})`) : null,
           g.since ? [' since ', time(g.since)] : null),
-        h('div', { class: 'decision-actions' },
-          button('Approve', 'approve', g, perm, timed ? 'A timed pause needs no approval: skip it or let it run out.' : ''),
-          button('Reject', 'reject', g, perm, timed ? 'A timed pause cannot be rejected: roll the target back instead.' : ''),
-          button('Skip', 'skip', g, perm)));
+        actionGroup(g, [
+          { label: 'Approve', decision: 'approve', reason: perm.reason || (timed ? 'A timed pause needs no approval: skip it or let it run out; it cannot be rejected.' : '') },
+          { label: 'Reject', decision: 'reject', reason: perm.reason || (timed ? 'A timed pause needs no approval: skip it or let it run out; it cannot be rejected.' : '') },
+          { label: 'Skip', decision: 'skip', reason: perm.reason },
+        ], 'decision-actions'));
     });
     if (rows.length === 0) {
       const none = { allowed: false, reason: finished ? 'The deployment has finished: nothing waits.' : 'Nothing waits for a decision right now.' };
       rows.push(h('li', { class: 'decision none' },
         h('div', { class: 'decision-what' }, finished ? 'Nothing waits: the deployment has finished.' : 'Nothing waits for a decision right now.'),
-        h('div', { class: 'decision-actions' },
-          button('Approve', 'approve', {}, none), button('Reject', 'reject', {}, none), button('Skip', 'skip', {}, none))));
+        actionGroup({}, ['Approve', 'Reject', 'Skip'].map((label) => ({ label, decision: label.toLowerCase(), reason: none.reason })), 'decision-actions')));
     }
     const cancelPerm = judgePermission(principal, []);
     replace(decisions,
       h('h2', { id: 'decisions-h' }, 'Decisions'),
       h('ul', { class: 'decisions' }, rows),
-      h('div', { class: 'pipeline-actions' },
-        button('Cancel deployment', 'cancel', {}, cancelPerm, finished ? 'The deployment has finished.' : '')));
+      actionGroup({ gate: 'cancel' }, [{ label: 'Cancel deployment', decision: 'cancel', reason: cancelPerm.reason || (finished ? 'The deployment has finished.' : '') }], 'pipeline-actions'));
   };
 
   const focusTarget = (name) => {
@@ -172,8 +182,10 @@ export function renderDeployment(ctx, main, id) {
           t.gates.length ? h('ul', { class: 'gates', 'aria-label': `Gates of ${t.name}` }, t.gates.map((g) => h('li', {}, badge(g.status), ' ', g.type, ' ', h('code', {}, g.gate)))) : null,
           detail instanceof Error ? errorBanner(detail, 'Could not load this target: ') : null,
           detail && !(detail instanceof Error) ? targetDetail(detail) : null,
-          h('div', { class: 'target-actions' },
-            button(`Roll back ${t.name}`, 'rollback', { target: t.name }, perm, running ? '' : (isTerminal(t.status) ? `${t.name} has finished: a finished deployment cannot be rolled back, redeploy instead.` : `${t.name} has not started.`))));
+          actionGroup({ target: t.name }, [{
+            label: `Roll back ${t.name}`, decision: 'rollback',
+            reason: perm.reason || (running ? '' : (isTerminal(t.status) ? `${t.name} has finished: a finished deployment cannot be rolled back, redeploy instead.` : `${t.name} has not started.`)),
+          }], 'target-actions'));
       }));
   };
 
