@@ -119,6 +119,9 @@ func (s *Server) wrap(rt route) http.Handler {
 				err = authorize(c, rt.scopes)
 			}
 			if err != nil {
+				if err.Status == http.StatusUnauthorized {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="aurora", error="invalid_token"`)
+				}
 				writeError(w, err)
 				return
 			}
