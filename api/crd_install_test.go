@@ -23,6 +23,7 @@ import (
 var expectedCRDs = []string{
 	"tenants.iam.aurora.dev",
 	"machinecredentials.iam.aurora.dev",
+	"users.iam.aurora.dev",
 	"deployments.deploy.aurora.dev",
 	"judgments.deploy.aurora.dev",
 	"agents.deploy.aurora.dev",
@@ -87,7 +88,7 @@ var _ = Describe("CRDs", func() {
 		Expect(err).NotTo(HaveOccurred())
 		for _, f := range samples {
 			u := readSample(f)
-			if u.GetKind() != "Tenant" {
+			if kind := u.GetKind(); kind != "Tenant" && kind != "User" { // cluster-scoped kinds are renamed
 				u.SetNamespace(ns)
 			} else {
 				u.SetName(u.GetName() + "-roundtrip")

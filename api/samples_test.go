@@ -43,7 +43,7 @@ func TestSamplesDecodeStrictly(t *testing.T) {
 		}
 		seen[gvk.Kind] = true
 	}
-	for _, kind := range []string{"Tenant", "MachineCredential", "Deployment", "Judgment", "Agent", "Rollout"} {
+	for _, kind := range []string{"Tenant", "MachineCredential", "User", "Deployment", "Judgment", "Agent", "Rollout"} {
 		if !seen[kind] {
 			t.Errorf("no sample of %s in %s", kind, samplesDir)
 		}

@@ -9,6 +9,9 @@ import (
 // RFC 8414).
 type discoveryDocument struct {
 	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint,omitempty"`
+	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint,omitempty"`
+	RevocationEndpoint                string   `json:"revocation_endpoint,omitempty"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
 	ScopesSupported                   []string `json:"scopes_supported"`
@@ -18,10 +21,12 @@ type discoveryDocument struct {
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported,omitempty"`
+	AuthorizationResponseISSSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 func (s *Service) discovery() discoveryDocument {
-	return discoveryDocument{
+	d := discoveryDocument{
 		Issuer:                            s.opts.Issuer,
 		TokenEndpoint:                     s.opts.Issuer + TokenPath,
 		JWKSURI:                           s.opts.Issuer + JWKSPath,
@@ -33,6 +38,19 @@ func (s *Service) discovery() discoveryDocument {
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
 		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope", "principal"},
 	}
+	if s.peopleEnabled() {
+		d.AuthorizationEndpoint = s.opts.Issuer + AuthorizePath
+		d.DeviceAuthorizationEndpoint = s.opts.Issuer + DeviceAuthorizationPath
+		d.RevocationEndpoint = s.opts.Issuer + RevocationPath
+		d.ScopesSupported = append(d.ScopesSupported, oidcScopes...)
+		d.ResponseTypesSupported = []string{"code"}
+		d.GrantTypesSupported = append(d.GrantTypesSupported, grantAuthorizationCode, grantDeviceCode, grantRefreshToken)
+		d.TokenEndpointAuthMethodsSupported = append(d.TokenEndpointAuthMethodsSupported, "none")
+		d.ClaimsSupported = append(d.ClaimsSupported, "nonce", "auth_time", "azp", "name", "preferred_username", "email", "organization", "groups")
+		d.CodeChallengeMethodsSupported = []string{"S256"}
+		d.AuthorizationResponseISSSupported = true
+	}
+	return d
 }
 
 func (s *Service) serveDiscovery(w http.ResponseWriter, _ *http.Request) {

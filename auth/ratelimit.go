@@ -7,13 +7,14 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// RateLimits bound the token endpoint against brute force and floods.
+// RateLimits bound the token endpoint and the login forms against brute force and floods.
 type RateLimits struct {
 	// RequestsPerSecond and RequestBurst bound all requests from one address. Default 20/s, burst 40.
 	RequestsPerSecond float64
 	RequestBurst      int
-	// FailuresPerMinute and FailureBurst bound failed authentications of one client id: once spent,
-	// even the right secret is refused until the budget refills. Default 5/min, burst 10.
+	// FailuresPerMinute and FailureBurst bound failed authentications of one client id, or failed
+	// logins of one user: once spent, even the right secret or password is refused until the budget
+	// refills. Default 5/min, burst 10.
 	FailuresPerMinute float64
 	FailureBurst      int
 	// AddressFailuresPerMinute and AddressFailureBurst bound failed authentications from one address,
@@ -75,25 +76,26 @@ func (l *limiter) allowRequest(addr string) bool {
 	return l.bucket(l.requests, addr, rate.Limit(l.cfg.RequestsPerSecond), l.cfg.RequestBurst, now).AllowN(now, 1)
 }
 
-// allowAttempt reports whether the client id and the address still have failures to spend.
-func (l *limiter) allowAttempt(clientID, addr string) bool {
+// allowAttempt reports whether the account (client/<client id> or user/<login>) and the address
+// still have failures to spend.
+func (l *limiter) allowAttempt(account, addr string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	return l.clientFailures(clientID, now).TokensAt(now) >= 1 && l.addressFailures(addr, now).TokensAt(now) >= 1
+	return l.accountFailures(account, now).TokensAt(now) >= 1 && l.addressFailures(addr, now).TokensAt(now) >= 1
 }
 
-// recordFailure spends one failure of the client id's and of the address's budget.
-func (l *limiter) recordFailure(clientID, addr string) {
+// recordFailure spends one failure of the account's and of the address's budget.
+func (l *limiter) recordFailure(account, addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	l.clientFailures(clientID, now).AllowN(now, 1)
+	l.accountFailures(account, now).AllowN(now, 1)
 	l.addressFailures(addr, now).AllowN(now, 1)
 }
 
-func (l *limiter) clientFailures(clientID string, now time.Time) *rate.Limiter {
-	return l.bucket(l.failures, "client/"+clientID, rate.Limit(l.cfg.FailuresPerMinute/60), l.cfg.FailureBurst, now)
+func (l *limiter) accountFailures(account string, now time.Time) *rate.Limiter {
+	return l.bucket(l.failures, account, rate.Limit(l.cfg.FailuresPerMinute/60), l.cfg.FailureBurst, now)
 }
 
 func (l *limiter) addressFailures(addr string, now time.Time) *rate.Limiter {

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/aurora-cd/aurora/auth/keys"
+	"github.com/aurora-cd/aurora/auth/users"
 	"github.com/aurora-cd/aurora/internal/scheme"
 )
 
@@ -37,11 +38,34 @@ type ServerConfig struct {
 	KeyRotationPeriod time.Duration
 	// TLS serves HTTPS; its MinVersion must be TLS 1.2 or newer.
 	TLS *tls.Config
+	// People configures the logins of people; KeysNamespace holds their password hashes and
+	// grants.
+	People PeopleConfig
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
 
-// Server is a running auth service: signing keys loaded, credentials cached, HTTPS served.
+// PeopleConfig configures how people log in: the built-in user directory (always), the Console's
+// redirect URIs, confidential OIDC clients, upstream identity providers and the bootstrap admin.
+type PeopleConfig struct {
+	// ConsoleRedirectURIs are the redirect URIs of the Console (client aurora-console).
+	ConsoleRedirectURIs []string
+	// OIDCClients are confidential OpenID Connect clients (such as another Aurora using this one as
+	// its upstream identity provider).
+	OIDCClients []OIDCClient
+	// Upstreams are the organizations' upstream identity providers.
+	Upstreams []UpstreamIdP
+	// UpstreamHTTPClient reaches the upstream providers; http.DefaultClient when nil.
+	UpstreamHTTPClient *http.Client
+	// RefreshTokenLifetime, DeviceCodeLifetime and DevicePollInterval override the defaults.
+	RefreshTokenLifetime, DeviceCodeLifetime, DevicePollInterval time.Duration
+	// BootstrapOrganization and BootstrapAdmin, when both set, create that organization admin on a
+	// fresh install, its generated password written once to the Secret aurora-bootstrap-admin.
+	BootstrapOrganization, BootstrapAdmin string
+}
+
+// Server is a running auth service: signing keys loaded, credentials cached, people's logins
+// served from the built-in user directory, HTTPS served.
 type Server struct {
 	cfg     ServerConfig
 	service *Service
@@ -84,9 +108,24 @@ func NewServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p := cfg.People; p.BootstrapOrganization != "" && p.BootstrapAdmin != "" {
+		created, err := users.Bootstrap(ctx, direct, cfg.KeysNamespace, p.BootstrapOrganization, p.BootstrapAdmin)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			ctrl.Log.WithName("auth").Info("Created the bootstrap admin; its password is in a Secret", "user", p.BootstrapAdmin,
+				"organization", p.BootstrapOrganization, "secret", cfg.KeysNamespace+"/"+users.BootstrapSecretName)
+		}
+	}
+	p := cfg.People
 	svc, err := NewService(Options{
 		Issuer: cfg.Issuer, Audiences: cfg.Audiences, TokenLifetime: cfg.TokenLifetime,
 		Signer: km, Credentials: creds, RateLimits: cfg.RateLimits, Now: cfg.Now,
+		Users: users.NewDirectory(direct, cfg.KeysNamespace), Grants: NewGrantStore(direct, cfg.KeysNamespace, cfg.Now),
+		ConsoleRedirectURIs: p.ConsoleRedirectURIs, OIDCClients: p.OIDCClients, Upstreams: p.Upstreams,
+		UpstreamHTTPClient: p.UpstreamHTTPClient, RefreshTokenLifetime: p.RefreshTokenLifetime,
+		DeviceCodeLifetime: p.DeviceCodeLifetime, DevicePollInterval: p.DevicePollInterval,
 	})
 	if err != nil {
 		return nil, err
@@ -106,6 +145,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return errors.New("the credential cache did not sync")
 	}
 	go func() { errs <- s.keys.Run(ctx) }()
+	go s.service.deleteExpiredGrants(ctx, time.Minute)
 
 	srv := &http.Server{
 		Handler:           s.service.Handler(),

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/aurora-cd/aurora/auth/users"
 )
 
 // Paths the auth service serves under its issuer URL.
@@ -20,6 +22,30 @@ const (
 	JWKSPath = "/.well-known/jwks.json"
 	// TokenPath is the OAuth 2.0 token endpoint.
 	TokenPath = "/oauth/token"
+	// DeviceAuthorizationPath is the device authorization endpoint (RFC 8628 §3.1).
+	DeviceAuthorizationPath = "/oauth/device/code"
+	// DevicePath is the page where a person enters a device's user code and logs in.
+	DevicePath = "/device"
+	// AuthorizePath is the authorization endpoint (authorization code with PKCE) and its login page.
+	AuthorizePath = "/oauth/authorize"
+	// RevocationPath revokes a refresh token (RFC 7009).
+	RevocationPath = "/oauth/revoke"
+	// UpstreamStartPath sends a person to their organization's upstream identity provider.
+	UpstreamStartPath = "/oauth/upstream/start"
+	// UpstreamCallbackPath is where the upstream identity provider sends the person back.
+	UpstreamCallbackPath = "/oauth/upstream/callback"
+)
+
+// Lifetimes of people's grants unless configured otherwise.
+const (
+	// DefaultRefreshTokenLifetime is how long a refresh token may be used (once).
+	DefaultRefreshTokenLifetime = 14 * 24 * time.Hour
+	// DefaultDeviceCodeLifetime is how long a person has to enter a device's user code.
+	DefaultDeviceCodeLifetime = 10 * time.Minute
+	// DefaultDevicePollInterval is how often a device may poll the token endpoint.
+	DefaultDevicePollInterval = 5 * time.Second
+	// authorizationCodeLifetime is how long an authorization code may be exchanged.
+	authorizationCodeLifetime = time.Minute
 )
 
 // DefaultTokenLifetime is how long an access token is valid unless configured otherwise.
@@ -66,12 +92,34 @@ type Options struct {
 	RateLimits RateLimits
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+
+	// Users is the built-in user directory. Nil serves no logins for people: no device flow,
+	// authorization endpoint or refresh tokens.
+	Users *users.Directory
+	// Grants keeps device codes, authorization codes and refresh tokens; required with Users.
+	Grants *GrantStore
+	// ConsoleRedirectURIs are the redirect URIs of the Console (client aurora-console).
+	ConsoleRedirectURIs []string
+	// OIDCClients are the confidential OpenID Connect clients.
+	OIDCClients []OIDCClient
+	// Upstreams are the organizations' upstream identity providers.
+	Upstreams []UpstreamIdP
+	// UpstreamHTTPClient reaches the upstream identity providers; http.DefaultClient when nil.
+	UpstreamHTTPClient *http.Client
+	// RefreshTokenLifetime, DeviceCodeLifetime and DevicePollInterval default to
+	// DefaultRefreshTokenLifetime, DefaultDeviceCodeLifetime and DefaultDevicePollInterval.
+	RefreshTokenLifetime time.Duration
+	DeviceCodeLifetime   time.Duration
+	DevicePollInterval   time.Duration
 }
 
-// Service is the OIDC provider of Aurora: discovery, JWKS and the token endpoint.
+// Service is the OIDC provider of Aurora: discovery, JWKS, the token endpoint, and the logins of
+// people (device flow, authorization code with PKCE, refresh tokens, upstream identity providers).
 type Service struct {
-	opts    Options
-	limiter *limiter
+	opts      Options
+	limiter   *limiter
+	clients   map[string]*oauthClient
+	upstreams map[string]*upstream
 }
 
 // NewService checks the options and returns a service.
@@ -93,8 +141,36 @@ func NewService(opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{opts: opts, limiter: newLimiter(opts.RateLimits, opts.Now)}, nil
+	if opts.RefreshTokenLifetime <= 0 {
+		opts.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+	}
+	if opts.DeviceCodeLifetime <= 0 {
+		opts.DeviceCodeLifetime = DefaultDeviceCodeLifetime
+	}
+	if opts.DevicePollInterval < time.Second {
+		opts.DevicePollInterval = DefaultDevicePollInterval
+	}
+	if opts.UpstreamHTTPClient == nil {
+		opts.UpstreamHTTPClient = http.DefaultClient
+	}
+	svc := &Service{opts: opts, limiter: newLimiter(opts.RateLimits, opts.Now)}
+	if opts.Users != nil {
+		if opts.Grants == nil {
+			return nil, errors.New("auth service: logins of people need a grant store")
+		}
+		var err error
+		if svc.clients, err = newClientRegistry(opts.ConsoleRedirectURIs, opts.OIDCClients); err != nil {
+			return nil, err
+		}
+		if svc.upstreams, err = newUpstreams(opts.Upstreams, opts.Issuer+UpstreamCallbackPath, opts.UpstreamHTTPClient); err != nil {
+			return nil, err
+		}
+	}
+	return svc, nil
 }
+
+// peopleEnabled reports whether the service serves logins of people.
+func (s *Service) peopleEnabled() bool { return s.opts.Users != nil }
 
 // Handler serves the discovery document, the JWKS and the token endpoint.
 func (s *Service) Handler() http.Handler {
@@ -102,6 +178,16 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET "+DiscoveryPath, s.serveDiscovery)
 	mux.HandleFunc("GET "+JWKSPath, s.serveJWKS)
 	mux.HandleFunc("POST "+TokenPath, s.serveToken)
+	if s.peopleEnabled() {
+		mux.HandleFunc("POST "+DeviceAuthorizationPath, s.serveDeviceAuthorization)
+		mux.HandleFunc("GET "+DevicePath, s.serveDevicePage)
+		mux.HandleFunc("POST "+DevicePath, s.serveDeviceLogin)
+		mux.HandleFunc("GET "+AuthorizePath, s.serveAuthorize)
+		mux.HandleFunc("POST "+AuthorizePath, s.serveAuthorizeLogin)
+		mux.HandleFunc("POST "+RevocationPath, s.serveRevocation)
+		mux.HandleFunc("POST "+UpstreamStartPath, s.serveUpstreamStart)
+		mux.HandleFunc("GET "+UpstreamCallbackPath, s.serveUpstreamCallback)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	return securityHeaders(mux)
 }

@@ -19,20 +19,29 @@ import (
 	"github.com/aurora-cd/aurora/auth/principal"
 )
 
-const grantClientCredentials = "client_credentials"
-
 // tokenResponse is a successful token response (RFC 6749 §5.1).
 type tokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
 	Scope       string `json:"scope,omitempty"`
+	// RefreshToken and IDToken answer people's grants.
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
-// serveToken is the token endpoint: the client-credentials grant with client_secret_basic or
-// client_secret_post.
+// Grant types of the token endpoint.
+const (
+	grantClientCredentials = "client_credentials"
+	grantAuthorizationCode = "authorization_code"
+	grantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+	grantRefreshToken      = "refresh_token"
+)
+
+// serveToken is the token endpoint: the client-credentials grant of machines (client_secret_basic
+// or client_secret_post), and the grants of people: authorization code with PKCE, device code and
+// refresh token.
 func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
-	log := ctrl.Log.WithName("auth").WithName("token")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	addr := remoteHost(r)
@@ -53,25 +62,68 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	switch grant := form.Get("grant_type"); grant {
 	case grantClientCredentials:
+		s.clientCredentialsGrant(w, r, form, clientID, secret, basic)
+	case grantAuthorizationCode, grantDeviceCode, grantRefreshToken:
+		if !s.peopleEnabled() {
+			writeOAuthError(w, http.StatusBadRequest, errUnsupportedGrantType, "this service has no user directory; only client_credentials is supported", basic)
+			return
+		}
+		c, ok := s.authenticatePeopleClient(w, addr, clientID, secret, basic)
+		if !ok {
+			return
+		}
+		switch grant {
+		case grantAuthorizationCode:
+			s.authorizationCodeGrant(w, r, form, c)
+		case grantDeviceCode:
+			s.deviceCodeGrant(w, r, form, c)
+		default:
+			s.refreshTokenGrant(w, r, form, c)
+		}
 	case "":
 		writeOAuthError(w, http.StatusBadRequest, errInvalidRequest, "grant_type is required", basic)
-		return
 	default:
-		writeOAuthError(w, http.StatusBadRequest, errUnsupportedGrantType, "only the client_credentials grant is supported here", basic)
-		return
+		writeOAuthError(w, http.StatusBadRequest, errUnsupportedGrantType, fmt.Sprintf("grant_type %q is not supported", grant), basic)
 	}
+}
+
+// authenticatePeopleClient checks the client of a person's grant: a public client sends its id and
+// no secret, a confidential one its secret.
+func (s *Service) authenticatePeopleClient(w http.ResponseWriter, addr, clientID, secret string, basic bool) (*oauthClient, bool) {
+	if clientID == "" {
+		writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client_id is required", basic)
+		return nil, false
+	}
+	key := "client/" + clientID
+	if !s.limiter.allowAttempt(key, addr) {
+		writeOAuthError(w, http.StatusTooManyRequests, errSlowDown, "too many failed attempts; retry later", basic)
+		return nil, false
+	}
+	c := s.clients[clientID]
+	if c == nil || !c.authenticate(secret) {
+		s.limiter.recordFailure(key, addr)
+		writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client authentication failed", basic)
+		return nil, false
+	}
+	return c, true
+}
+
+// clientCredentialsGrant issues a machine's token to a MachineCredential.
+func (s *Service) clientCredentialsGrant(w http.ResponseWriter, r *http.Request, form url.Values, clientID, secret string, basic bool) {
+	log := ctrl.Log.WithName("auth").WithName("token")
+	addr := remoteHost(r)
 	if clientID == "" {
 		writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client authentication is required (client_secret_basic or client_secret_post)", basic)
 		return
 	}
-	if !s.limiter.allowAttempt(clientID, addr) {
+	if !s.limiter.allowAttempt("client/"+clientID, addr) {
 		writeOAuthError(w, http.StatusTooManyRequests, errSlowDown, "too many failed attempts; retry later", basic)
 		return
 	}
 
 	client, err := s.opts.Credentials.Authenticate(r.Context(), clientID, secret)
 	if err != nil {
-		s.limiter.recordFailure(clientID, addr)
+		s.limiter.recordFailure("client/"+clientID, addr)
 		if errors.Is(err, ErrInvalidClient) {
 			log.Info("Refused a client", "clientID", clientID, "address", addr)
 			writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client authentication failed", basic)

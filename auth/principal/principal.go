@@ -40,6 +40,9 @@ type Principal struct {
 	ClientID string `json:"clientId,omitempty"`
 	// Agents are the agent identifiers the principal may connect as; empty means any of the tenant.
 	Agents []string `json:"agents,omitempty"`
+	// Tenants are the environments of the organization a user may switch their token to with the
+	// refresh_token grant's tenant parameter (users only).
+	Tenants []string `json:"tenants,omitempty"`
 }
 
 // MayActAsAgent reports whether the principal may connect to the Agent Hub as the agent id.

@@ -1,4 +1,4 @@
-// Package v1alpha1 contains the identity kinds of Aurora: Tenant and MachineCredential.
+// Package v1alpha1 contains the identity kinds of Aurora: Tenant, MachineCredential and User.
 // +kubebuilder:object:generate=true
 // +groupName=iam.aurora.dev
 package v1alpha1
