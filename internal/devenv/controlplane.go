@@ -140,7 +140,7 @@ func (e *Env) startAuth(ctx context.Context) error {
 	e.Issuer = fmt.Sprintf("https://%s", l.Addr().String())
 	srv, err := auth.NewServer(ctx, auth.ServerConfig{
 		Kubernetes: e.Cloud.Config, Issuer: e.Issuer, KeysNamespace: systemNamespace, KeysSecret: "aurora-auth-signing-keys",
-		MasterKey: masterKey, TLS: e.serverTLS,
+		MasterKey: masterKey, TLS: e.serverTLS, People: auth.PeopleConfig{ConsoleRedirectURIs: e.opts.ConsoleRedirectURIs},
 	})
 	if err != nil {
 		_ = l.Close()

@@ -40,6 +40,9 @@ type Options struct {
 	// StateDir, when set, receives what a client needs: endpoints.json, ca.crt, kubeconfig-<name>,
 	// credentials.json, config, and last ready.
 	StateDir string
+	// ConsoleRedirectURIs are the redirect URIs of the Console (OAuth client aurora-console) the
+	// auth service accepts, such as https://127.0.0.1:<port>/console/.
+	ConsoleRedirectURIs []string
 	// Log is the environment's logger.
 	Log logr.Logger
 }

@@ -148,20 +148,27 @@ export class Auth {
   /** accessToken is a valid token, refreshed when it is about to expire and a refresh token exists. */
   async accessToken() {
     if (!this.session) return '';
-    if (Date.now() > this.session.expiresAt - 30000 && this.session.refreshToken) {
+    if (this.refreshing) await this.refreshing.catch(() => {});
+    if (this.session && Date.now() > this.session.expiresAt - 30000 && this.session.refreshToken) {
       await this.refresh();
     }
     return this.session ? this.session.accessToken : '';
   }
 
   /** refresh renews the tokens; with tenant it switches to that tenant of the same organization. */
-  async refresh(tenant) {
-    if (!this.session || !this.session.refreshToken) {
-      throw new Error('this session cannot be renewed: please log in again');
-    }
-    const params = { grant_type: 'refresh_token', refresh_token: this.session.refreshToken, client_id: this.config.clientId };
-    if (tenant) params.tenant = tenant;
-    this.store(await this.token(params));
+  refresh(tenant) {
+    // Refresh tokens are single-use: one refresh at a time, each with the latest token.
+    const run = async () => {
+      if (!this.session || !this.session.refreshToken) {
+        throw new Error('this session cannot be renewed: please log in again');
+      }
+      const params = { grant_type: 'refresh_token', refresh_token: this.session.refreshToken, client_id: this.config.clientId };
+      if (tenant) params.tenant = tenant;
+      this.store(await this.token(params));
+    };
+    const next = (this.refreshing || Promise.resolve()).catch(() => {}).then(run);
+    this.refreshing = next;
+    return next;
   }
 
   /** logout forgets the session and revokes the refresh token where the auth service can. */
