@@ -48,6 +48,7 @@ var _ = Describe("The Console", Ordered, func() {
 		Expect(eval[bool](`document.querySelector('button[data-action="rollback"][data-key="rollback:prod:"]').disabled`)).To(BeTrue(), "nothing of prod to roll back yet")
 		do(30*time.Second, chromedp.Click(css("#config-details summary")), chromedp.WaitVisible(css("#config-details pre")))
 		Eventually(func() string { return text("#config-details pre") }).WithTimeout(10 * time.Second).Should(ContainSubstring("image: ghcr.io/aurora-cd/potato-facts:v2"))
+		do(10*time.Second, chromedp.Click(css("#config-details summary"))) // closed again: the screenshot shows the decisions and the graph
 		screenshot("04-deployment-awaiting-approval")
 
 		By("approving; staging finishes, prod runs, the deployment succeeds")

@@ -147,7 +147,7 @@ export function pipelineGraph(pipeline, onSelect) {
     s('text', { x: 18, y: 66, class: 'sub' }, progressText(d)),
     s('rect', { class: 'weight-track', x: 18, y: 74, width: NODE_W - 36, height: 6, rx: 3 }),
     s('rect', { class: 'weight-bar', x: 18, y: 74, width: ((NODE_W - 36) * weight) / 100, height: 6, rx: 3 }),
-    t.gates.map((gate, i) => s('text', { x: 18, y: 100 + i * LINE, class: `gate tone-${statusInfo(gate.status)[1]}` }, clip(gateLabel(gate), 33))));
+    t.gates.map((gate, i) => s('text', { x: 18, y: 100 + i * LINE, class: `gate tone-${statusInfo(gate.status)[1]}` }, clip(gateLabel(gate), 31))));
     const activate = () => onSelect && onSelect(t.name);
     g.addEventListener('click', activate);
     g.addEventListener('keydown', (e) => {
