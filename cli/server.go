@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -169,10 +171,28 @@ func serveServerProbes(ctx context.Context, addr string, api *server.Server) err
 	}
 }
 
-// hubInventory returns the inventory source of the Agent Hub at address, or nil when none is set.
+// hubInventory returns the inventory source of the Agent Hub at address (trusting caFile besides
+// the system roots), or nil when no address is set.
 func hubInventory(address, caFile string) (server.InventorySource, error) {
 	if address == "" {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("--hub-address: not supported yet")
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile != "" {
+		caPEM, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--hub-ca-file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, fmt.Errorf("--hub-ca-file %s: no PEM certificate found", caFile)
+		}
+	}
+	inventory, err := server.NewHubInventory(address, &tls.Config{RootCAs: pool, MinVersion: tlsutil.MinVersion})
+	if err != nil {
+		return nil, fmt.Errorf("--hub-address: %w", err)
+	}
+	return inventory, nil
 }

@@ -39,7 +39,8 @@ func ClientKeepalive() keepalive.ClientParameters {
 }
 
 // serverOptions are the options of the Hub's gRPC server: TLS, message size limits, keepalive and
-// the token check on every service but health.
+// the token check on every service but health (api:agentHub:full for the agents' tunnel,
+// read:infrastructure:data for the REST API's InventoryQuery).
 func (s *Server) serverOptions() []grpc.ServerOption {
 	options := []grpc.ServerOption{
 		grpc.Creds(credentials.NewTLS(s.opts.TLS)),
@@ -50,7 +51,9 @@ func (s *Server) serverOptions() []grpc.ServerOption {
 		grpc.ConnectionTimeout(connectionTimeout),
 		grpc.MaxConcurrentStreams(maxStreamsPerConnection),
 		grpc.ChainStreamInterceptor(exemptHealthStream(s.opts.Verifier.StreamServerInterceptor(iamv1alpha1.ScopeAgentHubFull))),
-		grpc.ChainUnaryInterceptor(exemptHealthUnary(s.opts.Verifier.UnaryServerInterceptor(iamv1alpha1.ScopeAgentHubFull))),
+		grpc.ChainUnaryInterceptor(exemptHealthUnary(byScope(
+			s.opts.Verifier.UnaryServerInterceptor(iamv1alpha1.ScopeAgentHubFull),
+			s.opts.Verifier.UnaryServerInterceptor(iamv1alpha1.ScopeInfrastructureRead)))),
 	}
 	switch {
 	case s.opts.ReadBufferSize < 0:
@@ -84,5 +87,15 @@ func exemptHealthUnary(check grpc.UnaryServerInterceptor) grpc.UnaryServerInterc
 			return handler(ctx, req)
 		}
 		return check(ctx, req, info, handler)
+	}
+}
+
+// byScope runs inventory on InventoryQuery's calls and agent on every other unary call.
+func byScope(agent, inventory grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if isInventoryQueryMethod(info.FullMethod) {
+			return inventory(ctx, req, info, handler)
+		}
+		return agent(ctx, req, info, handler)
 	}
 }

@@ -106,6 +106,7 @@ func New(opts Options) (*Server, error) {
 	}
 	srv.grpc = grpc.NewServer(srv.serverOptions()...)
 	tunnelv1.RegisterTunnelServer(srv.grpc, &tunnelService{hub: srv})
+	tunnelv1.RegisterInventoryQueryServer(srv.grpc, &inventoryQueryService{hub: srv})
 	healthgrpc.RegisterHealthServer(srv.grpc, srv.health)
 	srv.setHealth(healthgrpc.HealthCheckResponse_NOT_SERVING)
 	return srv, nil

@@ -8,12 +8,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
 	tunnelv1 "github.com/aurora-cd/aurora/api/tunnel/v1"
 	"github.com/aurora-cd/aurora/auth/principal"
 	"github.com/aurora-cd/aurora/server"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 var _ = Describe("Credentials, roles, environments, whoami and agents", Ordered, func() {
@@ -108,34 +106,50 @@ var _ = Describe("Credentials, roles, environments, whoami and agents", Ordered,
 		Expect(who.Scopes).To(ConsistOf("api:deployment:full", "read:infrastructure:data"))
 	})
 
-	It("lists the tenant's agents and answers an agent's inventory, forwarding the caller's token", func(ctx context.Context) {
-		agent := &deployv1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Name: "edge", Namespace: ours.namespace}, Spec: deployv1alpha1.AgentSpec{AgentIdentifier: "edge"}}
-		Expect(k8sClient.Create(ctx, agent)).To(Succeed())
-		now := metav1.NewTime(time.Now().Truncate(time.Second))
-		agent.Status = deployv1alpha1.AgentStatus{Connected: true, ConnectedAt: &now, LastHeartbeatAt: &now, AgentVersion: "v1.2.3", HubReplica: "hub-0", ClientID: "cid"}
-		Expect(k8sClient.Status().Update(ctx, agent)).To(Succeed())
+	It("lists the tenant's agents and answers an agent's inventory from the Agent Hub, as the caller's tenant", func(ctx context.Context) {
+		agentToken := token(newCredential(ctx, ours, "edge-agent", []iamv1alpha1.Scope{iamv1alpha1.ScopeAgentHubFull}))
+		connectAgent("edge", agentToken, &tunnelv1.Inventory{ObservedAtUnixNano: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano(),
+			Namespaces: []string{"default", "web"}, Workloads: []*tunnelv1.Workload{
+				{Kind: "Deployment", Namespace: "web", Name: "web", Replicas: 2, ReadyReplicas: 2, UpdatedReplicas: 2, Images: []string{"nginx:1.27"}, Ready: true},
+				{Kind: "StatefulSet", Namespace: "web", Name: "db", Replicas: 1},
+			}})
 
-		resp := get("/identity/connected-agents", deployerToken)
-		Expect(resp.status).To(Equal(http.StatusOK), string(resp.body))
 		var agents []server.ConnectedAgent
-		resp.into(&agents)
-		Expect(agents).To(ConsistOf(server.ConnectedAgent{AgentIdentifier: "edge", AgentInstanceUUID: string(agent.UID), AgentVersion: "v1.2.3", ClientID: "cid",
-			ConnectedAtIso8601: now.UTC().Format(time.RFC3339), LastHeartbeatAtIso8601: now.UTC().Format(time.RFC3339), EnvID: "prod", OrgID: "acme", HubInstanceUUID: "hub-0", Connected: true}))
+		Eventually(func(g Gomega) {
+			resp := get("/identity/connected-agents", deployerToken)
+			g.Expect(resp.status).To(Equal(http.StatusOK), string(resp.body))
+			agents = nil
+			resp.into(&agents)
+			g.Expect(agents).To(ContainElement(SatisfyAll(HaveField("AgentIdentifier", "edge"), HaveField("Connected", true))))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		Expect(agents).To(ContainElement(SatisfyAll(HaveField("AgentVersion", "v9.9.9"), HaveField("HubInstanceUUID", "hub-0"),
+			HaveField("OrgID", "acme"), HaveField("EnvID", "prod"))))
 
-		Expect(get("/infrastructure/agents/edge/workloads", deployerToken).status).To(Equal(http.StatusNotFound), "no inventory yet")
-		inventory.set("edge", &tunnelv1.Inventory{Namespaces: []string{"default", "web"}, Workloads: []*tunnelv1.Workload{
-			{Kind: "Deployment", Namespace: "web", Name: "web", Replicas: 2, ReadyReplicas: 2, Images: []string{"nginx"}, Ready: true},
-			{Kind: "StatefulSet", Namespace: "web", Name: "db", Replicas: 1},
-		}})
-		resp = get("/infrastructure/agents/edge/deployments", deployerToken)
-		Expect(resp.status).To(Equal(http.StatusOK), string(resp.body))
-		var inv struct {
-			Items []server.InventoryWorkload `json:"items"`
-		}
-		resp.into(&inv)
-		Expect(inv.Items).To(ConsistOf(HaveField("Name", "web")))
-		Expect(inventory.tokens).To(ContainElement(deployerToken))
+		var inv server.InfrastructureAnswer
+		Eventually(func() int {
+			resp := get("/infrastructure/agents/edge/deployments", deployerToken)
+			if resp.status == http.StatusOK {
+				inv = server.InfrastructureAnswer{}
+				resp.into(&inv)
+			}
+			return resp.status
+		}).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
+		Expect(inv.ObservedAtIso8601).To(Equal("2026-01-02T03:04:05Z"))
+		Expect(inv.Items).To(ConsistOf(HaveKeyWithValue("name", "web")))
+		resp := get("/infrastructure/agents/edge/namespaces", deployerToken)
+		Expect(resp.status).To(Equal(http.StatusOK))
+		Expect(string(resp.body)).To(ContainSubstring(`{"name":"web"}`))
 		Expect(get("/infrastructure/agents/edge/pods", deployerToken).status).To(Equal(http.StatusNotFound))
 		Expect(get("/infrastructure/agents/ghost/namespaces", deployerToken).status).To(Equal(http.StatusNotFound))
+		Expect(get("/infrastructure/agents/edge/namespaces", adminToken).status).To(Equal(http.StatusOK), "tenant admins read infrastructure too")
+
+		By("the Hub itself checks the scope and the tenant of the forwarded token")
+		direct, err := server.NewHubInventory(hubAddress, clientTLS)
+		Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = direct.Close() }()
+		_, _, err = direct.Inventory(ctx, token(newCredential(ctx, sibling, "sibling-reader", []iamv1alpha1.Scope{iamv1alpha1.ScopeInfrastructureRead})), "edge")
+		Expect(err).To(MatchError(server.ErrNoInventory), "another tenant's agent of the same name is not ours")
+		_, _, err = direct.Inventory(ctx, agentToken, "edge")
+		Expect(err).To(MatchError(ContainSubstring("PermissionDenied")), "an agent token cannot read inventories")
 	})
 })

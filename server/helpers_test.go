@@ -11,9 +11,13 @@ import (
 	"sync"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	tunnelv1 "github.com/aurora-cd/aurora/api/tunnel/v1"
+	"github.com/aurora-cd/aurora/auth/verify"
 	"github.com/aurora-cd/aurora/server"
 )
 
@@ -115,31 +119,47 @@ func postYAML(path, tok, yaml string) response {
 	return call(http.MethodPost, path, tok, []byte(yaml), "application/yaml")
 }
 
-// recordingInventory answers inventory queries from a fixed inventory per agent and records the
-// tokens it was given. It stands in for the Agent Hub's query endpoint.
-type recordingInventory struct {
-	mu     sync.Mutex
-	byName map[string]*tunnelv1.Inventory
-	tokens []string
-}
-
-func (r *recordingInventory) set(agent string, inv *tunnelv1.Inventory) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.byName == nil {
-		r.byName = map[string]*tunnelv1.Inventory{}
+// connectAgent opens a real tunnel to the Hub as agent id with tok (scope api:agentHub:full), waits
+// for Welcome, sends inv, and keeps heartbeating until the suite ends.
+func connectAgent(id, tok string, inv *tunnelv1.Inventory) {
+	conn, err := grpc.NewClient(hubAddress, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS)),
+		grpc.WithPerRPCCredentials(verify.NewBearerCredentials(verify.StaticToken(tok))))
+	Expect(err).NotTo(HaveOccurred())
+	ctx, cancel := context.WithCancel(context.Background())
+	DeferCleanup(func() { cancel(); _ = conn.Close() })
+	stream, err := tunnelv1.NewTunnelClient(conn).Connect(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	var mu sync.Mutex
+	var next uint64
+	send := func(env *tunnelv1.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		next++
+		env.Id, env.SentAtUnixNano = next, time.Now().UnixNano()
+		return stream.Send(env)
 	}
-	r.byName[agent] = inv
-}
-
-// Inventory implements server.InventorySource.
-func (r *recordingInventory) Inventory(_ context.Context, token, agent string) (*tunnelv1.Inventory, time.Time, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.tokens = append(r.tokens, token)
-	inv, ok := r.byName[agent]
-	if !ok {
-		return nil, time.Time{}, server.ErrNoInventory
-	}
-	return inv, time.Unix(1700000000, 0), nil
+	Expect(send(&tunnelv1.Envelope{Payload: &tunnelv1.Envelope_Hello{Hello: &tunnelv1.Hello{AgentIdentifier: id, AgentVersion: "v9.9.9", KubernetesVersion: "v1.37.2"}}})).To(Succeed())
+	first, err := stream.Recv()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(first.GetWelcome()).NotTo(BeNil(), "the Hub answers Hello with Welcome")
+	go func() {
+		for {
+			if _, err := stream.Recv(); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				_ = send(&tunnelv1.Envelope{Payload: &tunnelv1.Envelope_Heartbeat{Heartbeat: &tunnelv1.Heartbeat{}}})
+			}
+		}
+	}()
+	Expect(send(&tunnelv1.Envelope{Payload: &tunnelv1.Envelope_Inventory{Inventory: inv}})).To(Succeed())
 }

@@ -86,9 +86,7 @@ var _ = Describe("Pipelines", Ordered, func() {
 		resp.into(&ans)
 		Expect(ans.Valid).To(BeTrue())
 		Expect(ans.Warnings).To(ContainElement(ContainSubstring(`no agent "prod" is registered`)))
-		list := &deployv1alpha1.DeploymentList{}
-		Expect(k8sClient.List(ctx, list, client.InNamespace(ours.namespace))).To(Succeed())
-		Expect(list.Items).To(BeEmpty())
+		Expect(applicationDeployments(ctx, "dry")).To(BeEmpty())
 	})
 
 	It("answers every error of a bad deploy file at once, with deploy-file paths", func() {
@@ -169,19 +167,41 @@ var _ = Describe("Pipelines", Ordered, func() {
 		Expect(p.PendingApprovals).To(ContainElement(server.PendingApproval{Target: "prod", Gate: "beforeDeployment[0]", RequiresRoles: []string{"approver"}, Since: p.PendingApprovals[indexOf(p.PendingApprovals, "prod")].Since}))
 	})
 
-	It("lists pipelines newest first, page by page", func() {
-		resp := get("/pipelines?limit=1", deployerToken)
-		Expect(resp.status).To(Equal(http.StatusOK), string(resp.body))
-		var page struct {
+	It("lists pipelines newest first, page by page", func(ctx context.Context) {
+		type page struct {
 			Items    []server.PipelineSummary `json:"items"`
 			Continue string                   `json:"continue"`
 		}
-		resp.into(&page)
-		Expect(page.Items).To(HaveLen(1))
-		Expect(page.Items[0].ID).To(Equal(pipelineID))
-		Expect(page.Continue).To(BeEmpty())
+		var all page
+		get("/pipelines?limit=500", deployerToken).into(&all)
+		Expect(all.Continue).To(BeEmpty())
+		Expect(all.Items).To(ContainElement(SatisfyAll(HaveField("ID", pipelineID), HaveField("Application", "potato"), HaveField("InitiatedBy", "deployer"))))
+		var walked []server.PipelineSummary
+		next := ""
+		for range 100 {
+			var p page
+			resp := get("/pipelines?limit=1&continue="+next, deployerToken)
+			Expect(resp.status).To(Equal(http.StatusOK), string(resp.body))
+			resp.into(&p)
+			Expect(len(p.Items)).To(BeNumerically("<=", 1))
+			walked = append(walked, p.Items...)
+			if next = p.Continue; next == "" {
+				break
+			}
+		}
+		Expect(walked).To(Equal(all.Items), "pages of one walk the whole list once, in the same order")
+		var prev *deployv1alpha1.Deployment
+		for _, it := range all.Items {
+			d := &deployv1alpha1.Deployment{}
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ours.namespace, Name: it.ID}, d)).To(Succeed())
+			if prev != nil {
+				Expect(d.CreationTimestamp.After(prev.CreationTimestamp.Time)).To(BeFalse(), "newest first")
+			}
+			prev = d
+		}
 		Expect(get("/pipelines?limit=0", deployerToken).errorBody().Details).To(ConsistOf(HaveField("Field", "limit")))
 		Expect(get("/pipelines?limit=501", deployerToken).status).To(Equal(http.StatusBadRequest))
+		Expect(get("/pipelines?continue=garbage!", deployerToken).errorBody().Details).To(ConsistOf(HaveField("Field", "continue")))
 	})
 
 	It("answers the deploy file of the pipeline", func() {
@@ -198,9 +218,7 @@ var _ = Describe("Pipelines", Ordered, func() {
 		e := resp.errorBody()
 		Expect(e.Code).To(Equal(server.CodeConflict))
 		Expect(e.Message).To(ContainSubstring(pipelineID))
-		list := &deployv1alpha1.DeploymentList{}
-		Expect(k8sClient.List(ctx, list, client.InNamespace(ours.namespace))).To(Succeed())
-		Expect(list.Items).To(HaveLen(1))
+		Expect(applicationDeployments(ctx, "potato")).To(HaveLen(1))
 
 		resp = postYAML("/pipelines/kubernetes", deployerToken, deployFile("potato", "deploymentConfig:\n  ifDeploymentInProgress: {strategy: enqueueOne}"))
 		Expect(resp.status).To(Equal(http.StatusAccepted), string(resp.body))
@@ -343,6 +361,19 @@ var _ = Describe("Pipelines", Ordered, func() {
 			HaveField("Decision", "cancel"), HaveField("Author", "deployer"), HaveField("Reason", "done testing"))))
 	})
 })
+
+// applicationDeployments lists our tenant's Deployments of app.
+func applicationDeployments(ctx context.Context, app string) []deployv1alpha1.Deployment {
+	list := &deployv1alpha1.DeploymentList{}
+	Expect(k8sClient.List(ctx, list, client.InNamespace(ours.namespace))).To(Succeed())
+	var out []deployv1alpha1.Deployment
+	for _, d := range list.Items {
+		if d.Spec.Application == app {
+			out = append(out, d)
+		}
+	}
+	return out
+}
 
 func indexOf(pas []server.PendingApproval, target string) int {
 	for i, pa := range pas {

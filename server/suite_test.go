@@ -12,6 +12,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,6 +29,7 @@ import (
 	"github.com/aurora-cd/aurora/controllers/judgment"
 	"github.com/aurora-cd/aurora/controllers/machinecredential"
 	"github.com/aurora-cd/aurora/controllers/tenant"
+	"github.com/aurora-cd/aurora/hub"
 	"github.com/aurora-cd/aurora/internal/envelope"
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/testcluster"
@@ -48,8 +50,10 @@ var (
 	// apiURL is the API server under test; laterAPIURL is a second one whose token clock runs two
 	// hours ahead, so that every token it sees has expired.
 	apiURL, laterAPIURL string
-	// inventory is the fake Hub answer the API's InventorySource returns.
-	inventory = &recordingInventory{}
+	// hubAddress is the in-process Agent Hub the API reads inventories from.
+	hubAddress string
+	// clientTLS trusts the test CA.
+	clientTLS *tls.Config
 
 	// The tenants: acme/prod is "ours"; acme/staging is another tenant of the organization;
 	// globex/prod is another organization.
@@ -101,7 +105,7 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	Expect(err).NotTo(HaveOccurred())
 	serverTLS, err := tlsutil.ServerConfig(certPEM, keyPEM)
 	Expect(err).NotTo(HaveOccurred())
-	clientTLS, err := tlsutil.ClientConfig(ca.CertPEM)
+	clientTLS, err = tlsutil.ClientConfig(ca.CertPEM)
 	Expect(err).NotTo(HaveOccurred())
 	httpClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS}}
 	masterKey, err := envelope.NewMasterKey()
@@ -115,6 +119,15 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	serveInBackground(func(ctx context.Context) error { return authSrv.Serve(ctx, authListener) })
+
+	By("starting the Agent Hub")
+	hubVerifier := newVerifier(ctx, time.Now)
+	hubSrv, err := hub.New(hub.Options{Cloud: cluster.Config, Verifier: hubVerifier, TLS: serverTLS, Replica: "hub-0", Registerer: prometheus.NewRegistry()})
+	Expect(err).NotTo(HaveOccurred())
+	hubListener, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	hubAddress = hubListener.Addr().String()
+	serveInBackground(func(ctx context.Context) error { return hubSrv.Serve(ctx, hubListener) })
 
 	By("starting the API server, and a second one whose clock runs two hours ahead")
 	apiURL = startAPI(ctx, cluster, serverTLS, time.Now)
@@ -135,14 +148,12 @@ func serveInBackground(serve func(context.Context) error) {
 
 // startAPI starts an API server whose token verifier reads the clock now, and returns its URL.
 func startAPI(ctx context.Context, cluster *testcluster.Cluster, serverTLS *tls.Config, now func() time.Time) string {
-	var verifier *verify.Verifier
-	Eventually(func() error {
-		var err error
-		verifier, err = verify.NewVerifier(ctx, verify.Options{IssuerURL: issuerURL, Audience: auth.DefaultAudience, HTTPClient: httpClient, Now: now})
-		return err
-	}).WithTimeout(30 * time.Second).Should(Succeed())
+	verifier := newVerifier(ctx, now)
 	c, err := client.New(cluster.Config, client.Options{Scheme: scheme.New()})
 	Expect(err).NotTo(HaveOccurred())
+	inventory, err := server.NewHubInventory(hubAddress, clientTLS)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(inventory.Close)
 	api, err := server.New(server.Options{Client: c, Verifier: verifier, TLS: serverTLS, Inventory: inventory,
 		Log: ctrl.Log.WithName("server"), CredentialReadyTimeout: 30 * time.Second})
 	Expect(err).NotTo(HaveOccurred())
@@ -159,6 +170,18 @@ func startAPI(ctx context.Context, cluster *testcluster.Cluster, serverTLS *tls.
 		return resp.StatusCode, nil
 	}).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
 	return url
+}
+
+// newVerifier returns a verifier of the auth service's tokens for the API audience, reading the
+// clock now.
+func newVerifier(ctx context.Context, now func() time.Time) *verify.Verifier {
+	var verifier *verify.Verifier
+	Eventually(func() error {
+		var err error
+		verifier, err = verify.NewVerifier(ctx, verify.Options{IssuerURL: issuerURL, Audience: auth.DefaultAudience, HTTPClient: httpClient, Now: now})
+		return err
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	return verifier
 }
 
 // createTenant creates a Tenant and waits until its namespace is ready.

@@ -29,13 +29,14 @@ import (
 	"github.com/aurora-cd/aurora/internal/envelope"
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
+	"github.com/aurora-cd/aurora/server"
 )
 
 // systemNamespace holds the control plane's own objects (the auth service's signing keys).
 const systemNamespace = "aurora-system"
 
-// startControlPlane runs the controllers, creates the demo tenant, and starts the auth service and
-// the Hub.
+// startControlPlane runs the controllers, creates the demo tenant, and starts the auth service, the
+// Hub and the REST API.
 func (e *Env) startControlPlane(ctx context.Context) error {
 	log := e.opts.Log
 	mgr, err := ctrl.NewManager(e.Cloud.Config, ctrl.Options{Scheme: scheme.New(), Metrics: metricsserver.Options{BindAddress: "0"}})
@@ -97,6 +98,9 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 		return err
 	}
 	e.onStop(e.StopHub)
+	if err := e.startAPI(ctx); err != nil {
+		return err
+	}
 
 	id, secret, err := e.createCredential(ctx, "deployer", []iamv1alpha1.Scope{iamv1alpha1.ScopeDeploymentFull, iamv1alpha1.ScopeInfrastructureRead}, nil)
 	if err != nil {
@@ -218,4 +222,36 @@ func (e *Env) createCredential(ctx context.Context, name string, scopes []iamv1a
 // waitFor polls cond every 100ms until it holds, fails, or timeout passes.
 func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) { return cond() })
+}
+
+// startAPI runs the REST API over TLS from the dev CA, verifying the auth service's tokens, reading
+// agent inventories from the Hub.
+func (e *Env) startAPI(ctx context.Context) error {
+	c, err := client.New(e.Cloud.Config, client.Options{Scheme: scheme.New()})
+	if err != nil {
+		return fmt.Errorf("creating the REST API's client: %w", err)
+	}
+	inventory, err := server.NewHubInventory(e.HubAddress, e.ClientTLS)
+	if err != nil {
+		return fmt.Errorf("connecting the REST API to the Hub: %w", err)
+	}
+	e.onStop(func() { _ = inventory.Close() })
+	api, err := server.New(server.Options{Client: c, Verifier: e.verifier, TLS: e.serverTLS, Inventory: inventory, Log: e.opts.Log.WithName("server")})
+	if err != nil {
+		return fmt.Errorf("creating the REST API: %w", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listening for the REST API: %w", err)
+	}
+	e.APIURL = "https://" + l.Addr().String()
+	e.onStop(runInBackground(e.opts.Log, "server", func(ctx context.Context) error { return api.Serve(ctx, l) }))
+	return waitFor(ctx, 30*time.Second, func() (bool, error) {
+		resp, err := e.HTTPClient.Get(e.APIURL + "/readyz")
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
 }

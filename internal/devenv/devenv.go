@@ -82,8 +82,9 @@ type Env struct {
 	ClientTLS *tls.Config
 	// HTTPClient trusts the CA.
 	HTTPClient *http.Client
-	// Issuer is the auth service's URL; HubAddress the Hub's host:port.
-	Issuer, HubAddress string
+	// Issuer is the auth service's URL; HubAddress the Hub's host:port; APIURL the REST API's
+	// URL (the Console is served under APIURL + "/console/").
+	Issuer, HubAddress, APIURL string
 	// Deployer is a machine credential of the tenant with api:deployment:full and
 	// read:infrastructure:data, for CI-like clients.
 	Deployer Credential

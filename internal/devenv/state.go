@@ -9,7 +9,7 @@ import (
 
 // endpoints is endpoints.json in the state directory.
 type endpoints struct {
-	// Auth is the auth service (OIDC issuer); API and Console are empty until the REST API exists.
+	// Auth is the auth service (OIDC issuer); API the REST API; Console the Console (<api>/console/).
 	Auth            string            `json:"auth"`
 	API             string            `json:"api"`
 	Console         string            `json:"console"`
@@ -28,7 +28,7 @@ func (e *Env) writeState(dir string) error {
 		return fmt.Errorf("creating state directory %s: %w", dir, err)
 	}
 	_ = os.Remove(filepath.Join(dir, "ready"))
-	ep := endpoints{Auth: e.Issuer, Issuer: e.Issuer, TokenURL: e.Issuer + "/oauth/token", Hub: e.HubAddress, TenantNamespace: e.TenantNamespace,
+	ep := endpoints{Auth: e.Issuer, API: e.APIURL, Console: e.APIURL + "/console/", Issuer: e.Issuer, TokenURL: e.Issuer + "/oauth/token", Hub: e.HubAddress, TenantNamespace: e.TenantNamespace,
 		Kubeconfigs: map[string]string{}}
 	kubeconfigs := map[string]string{"cloud": e.Cloud.KubeconfigPath}
 	for id, c := range e.Targets {
@@ -52,7 +52,7 @@ func (e *Env) writeState(dir string) error {
 		Scopes       []string `json:"scopes"`
 	}{e.TenantNamespace, e.Deployer.ClientID, e.Deployer.ClientSecret, []string{"api:deployment:full", "read:infrastructure:data"}}
 	files := map[string]any{"endpoints.json": ep, "credentials.json": creds,
-		"config": map[string]string{"issuer": e.Issuer, "tokenURL": ep.TokenURL, "caFile": filepath.Join(dir, "ca.crt"),
+		"config": map[string]string{"apiURL": e.APIURL, "authURL": e.Issuer, "issuer": e.Issuer, "tokenURL": ep.TokenURL, "caFile": filepath.Join(dir, "ca.crt"),
 			"clientId": e.Deployer.ClientID, "namespace": e.TenantNamespace}}
 	for name, v := range files {
 		data, err := json.MarshalIndent(v, "", "  ")
