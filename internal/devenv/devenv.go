@@ -40,9 +40,12 @@ type Options struct {
 	// StateDir, when set, receives what a client needs: endpoints.json, ca.crt, kubeconfig-<name>,
 	// credentials.json, config, and last ready.
 	StateDir string
-	// ConsoleRedirectURIs are the redirect URIs of the Console (OAuth client aurora-console) the
-	// auth service accepts, such as https://127.0.0.1:<port>/console/.
+	// ConsoleRedirectURIs are more redirect URIs of the Console (OAuth client aurora-console) the
+	// auth service accepts, besides the Console of the environment's REST API (ConsoleURL).
 	ConsoleRedirectURIs []string
+	// ConsolePollInterval is how often the Console refreshes its pages. Default
+	// console.DefaultPollInterval.
+	ConsolePollInterval time.Duration
 	// Log is the environment's logger.
 	Log logr.Logger
 }
@@ -88,6 +91,9 @@ type Env struct {
 	// Deployer is a machine credential of the tenant with api:deployment:full and
 	// read:infrastructure:data, for CI-like clients.
 	Deployer Credential
+	// Person is a person of the demo organization who logs in to the Console: tenant admin and
+	// deployer of the demo tenant.
+	Person Person
 
 	serverTLS *tls.Config
 	verifier  *verify.Verifier

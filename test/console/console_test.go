@@ -112,6 +112,16 @@ var _ = Describe("The Console", Ordered, func() {
 		Expect(eval[bool](`sessionStorage.getItem('aurora.session') === null`)).To(BeTrue())
 	})
 
+	It("lets the person of aurora dev log in", func() {
+		do(30*time.Second, chromedp.Click(css("#login")),
+			chromedp.WaitVisible(css(`input[name="username"]`)),
+			chromedp.SendKeys(css(`input[name="username"]`), env.Person.Username),
+			chromedp.SendKeys(css(`input[name="password"]`), env.Person.Password),
+			chromedp.Click(css(`button[type="submit"]`)),
+			chromedp.WaitVisible(css(`tr[data-pipeline="`+second+`"]`)))
+		Expect(text("#tenant-name")).To(ContainSubstring("demo / dev"), "one tenant: shown, not a choice")
+	})
+
 	It("saw no console error, uncaught exception or CSP violation", func() {
 		Expect(b.Problems()).To(BeEmpty())
 	})

@@ -8,8 +8,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/pem"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +22,9 @@ import (
 
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
 	"github.com/aurora-cd/aurora/api/meta"
-	"github.com/aurora-cd/aurora/auth"
 	"github.com/aurora-cd/aurora/auth/users"
-	"github.com/aurora-cd/aurora/auth/verify"
 	"github.com/aurora-cd/aurora/internal/browser"
 	"github.com/aurora-cd/aurora/internal/devenv"
-	"github.com/aurora-cd/aurora/internal/scheme"
-	"github.com/aurora-cd/aurora/internal/tlsutil"
-	"github.com/aurora-cd/aurora/server"
-	"github.com/aurora-cd/aurora/server/console"
 )
 
 // The person who logs in: a deployer of the demo tenant, and of a second tenant to switch to.
@@ -56,19 +48,13 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	start := time.Now()
 
-	By("choosing the API's address, which the auth service must know as the Console's redirect URI")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	apiURL = "https://" + l.Addr().String()
-
-	By("starting Aurora: clusters, controllers, auth service, Hub, agents")
+	By("starting Aurora: clusters, controllers, auth service, Hub, agents, REST API with the Console")
+	var err error
 	env, err = devenv.Start(ctx, devenv.Options{Targets: []string{"staging", "prod"}, TargetNodes: 2,
-		HeartbeatInterval: time.Second, ConsoleRedirectURIs: []string{apiURL + "/console/"}, Log: ctrl.Log.WithName("devenv")})
-	if err != nil {
-		_ = l.Close()
-	}
+		HeartbeatInterval: time.Second, ConsolePollInterval: time.Second, Log: ctrl.Log.WithName("devenv")})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
+	apiURL = env.APIURL
 
 	By("creating a second tenant and the person")
 	qa := &iamv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "demo-qa"},
@@ -87,40 +73,9 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	}, userPassword, true)
 	Expect(err).NotTo(HaveOccurred())
 
-	By("starting the REST API with the Console mounted")
-	certPEM, keyPEM, err := env.CA.IssueServing([]string{"127.0.0.1", "localhost"}, 24*time.Hour)
-	Expect(err).NotTo(HaveOccurred())
-	serverTLS, err := tlsutil.ServerConfig(certPEM, keyPEM)
-	Expect(err).NotTo(HaveOccurred())
-	var verifier *verify.Verifier
-	Eventually(func() error {
-		verifier, err = verify.NewVerifier(ctx, verify.Options{IssuerURL: env.Issuer, Audience: auth.DefaultAudience, HTTPClient: env.HTTPClient})
-		return err
-	}).WithTimeout(30 * time.Second).Should(Succeed())
-	c, err := client.New(env.Cloud.Config, client.Options{Scheme: scheme.New()})
-	Expect(err).NotTo(HaveOccurred())
-	api, err := server.New(server.Options{Client: c, Verifier: verifier, TLS: serverTLS,
-		Console: console.Handler(console.Config{Issuer: env.Issuer, PollInterval: time.Second}), Log: ctrl.Log.WithName("server")})
-	Expect(err).NotTo(HaveOccurred())
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(served)
-		Expect(api.Serve(serveCtx, l)).To(Succeed())
-	}()
-	DeferCleanup(func() { stopServe(); <-served })
-	Eventually(func() (int, error) {
-		res, err := env.HTTPClient.Get(apiURL + "/readyz")
-		if err != nil {
-			return 0, err
-		}
-		_ = res.Body.Close()
-		return res.StatusCode, nil
-	}).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
-
 	By("starting Chromium, trusting the keys of the API's and the auth service's certificates")
-	b, err = browser.Start(context.Background(), browser.Options{TrustedCertificates: [][]byte{certPEM, peerCertificate(env.Issuer, env.ClientTLS)}})
+	b, err = browser.Start(context.Background(), browser.Options{TrustedCertificates: [][]byte{
+		peerCertificate(env.APIURL, env.ClientTLS), peerCertificate(env.Issuer, env.ClientTLS)}})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(b.Stop)
 	AddReportEntry("environment started in", time.Since(start).String())
