@@ -65,6 +65,20 @@ var _ = Describe("The Console", Ordered, func() {
 		screenshot("05-deployment-succeeded")
 	})
 
+	It("cancels a deployment after confirmation, with the reason in the audit trail", func() {
+		third := startPipeline(deployFile("v3"))
+		do(30*time.Second, chromedp.Click(css(`.breadcrumb a`)), chromedp.WaitVisible(css(`a[href="#/deployments/`+third+`"]`)),
+			chromedp.Click(css(`a[href="#/deployments/`+third+`"]`)),
+			chromedp.WaitVisible(css(`.decision[data-target="staging"] button[data-action="approve"]:not([disabled])`)),
+			chromedp.Click(css(`button[data-action="cancel"]`)), chromedp.WaitVisible(css("dialog[open]")))
+		Expect(eval[string](`document.activeElement.id`)).To(Equal("dialog-reason"), "the focus moves into the dialog")
+		do(30*time.Second, chromedp.SendKeys(css("#dialog-reason"), "v3 has a typo"),
+			chromedp.Click(css(`dialog[open] button[value="confirm"]`)),
+			chromedp.WaitVisible(css(`.title-badge [data-status="CANCELLED"]`)))
+		Expect(text("#history-h + table")).To(And(ContainSubstring("cancel"), ContainSubstring("v3 has a typo"), ContainSubstring(userName)))
+		Expect(pipelineStatus(third)).To(Equal("CANCELLED"))
+	})
+
 	It("shows the agents with their connection", func() {
 		do(30*time.Second, chromedp.Click(css(`#nav a[href="#/agents"]`)), chromedp.WaitVisible(css(`#agents-table tr[data-agent="prod"]`)))
 		Expect(text(`tr[data-agent="staging"]`)).To(ContainSubstring("Connected"))

@@ -4,6 +4,9 @@ import { items } from '../api.js';
 import { Poller } from '../poll.js';
 import { pageHeader, emptyState } from './common.js';
 
+// LIMIT is how many deployments the list shows, newest first.
+const LIMIT = 100;
+
 export function renderDeployments(ctx, main) {
   const { el: header, report } = pageHeader('Deployments');
   const body = h('div', { class: 'table-wrap' });
@@ -12,7 +15,9 @@ export function renderDeployments(ctx, main) {
   let previous = null;
 
   const load = async () => {
-    const list = items(await ctx.api.get('/pipelines?limit=100'));
+    const answer = await ctx.api.get(`/pipelines?limit=${LIMIT}`);
+    const list = items(answer);
+    const more = Boolean(answer && answer.continue);
     if (previous) {
       for (const p of list) {
         const before = previous.get(p.id);
@@ -35,7 +40,8 @@ export function renderDeployments(ctx, main) {
         h('td', {}, badge(p.status)),
         h('td', {}, time(p.startedAtIso8601)),
         h('td', {}, time(p.completedAtIso8601)),
-        h('td', {}, p.initiatedBy || h('span', { class: 'muted' }, '—')))))));
+        h('td', {}, p.initiatedBy || h('span', { class: 'muted' }, '—')))))),
+      more ? h('p', { class: 'muted' }, `The newest ${LIMIT} deployments are shown.`) : null);
   };
   const poller = new Poller(load, ctx.config.pollIntervalMs, report);
   poller.now();
