@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	. "github.com/onsi/ginkgo/v2"
@@ -24,7 +25,7 @@ func invalid(ctx context.Context, file, mergePatch string, wantInMessage ...stri
 	Expect(err).NotTo(HaveOccurred(), "the test's patch is not valid JSON")
 	obj := &unstructured.Unstructured{}
 	Expect(json.Unmarshal(patched, &obj.Object)).To(Succeed())
-	if obj.GetKind() != "Tenant" {
+	if kind := obj.GetKind(); kind != "Tenant" && kind != "User" { // cluster-scoped kinds have no namespace
 		obj.SetNamespace(validationNamespace)
 	}
 	obj.SetName("")
@@ -192,7 +193,26 @@ var _ = Describe("Validation at admission", func() {
 			"spec.manifests", "at least 1"),
 		Entry("a rollout weight above 100", "rollout_v1alpha1_rollout.yaml", `{"spec":{"strategy":{"canary":{"steps":[{"setWeight":{"weight":150}}]}}}}`,
 			"spec.strategy.canary.steps[0].setWeight.weight", "less than or equal to 100"),
+		Entry("a user without organization", "iam_v1alpha1_user.yaml", `{"spec":{"organization":null}}`,
+			"spec.organization", "Required value"),
+		Entry("a user organization that is not a DNS label", "iam_v1alpha1_user.yaml", `{"spec":{"organization":"ACME Corp"}}`,
+			"spec.organization", "should match"),
+		Entry("a user email without domain", "iam_v1alpha1_user.yaml", `{"spec":{"email":"jane"}}`,
+			"spec.email", "should match"),
+		Entry("a user tenant that is not a DNS label", "iam_v1alpha1_user.yaml", `{"spec":{"tenants":[{"environment":"Prod","roles":["deployer"]}]}}`,
+			"spec.tenants[0].environment", "should match"),
+		Entry("a user tenant named twice", "iam_v1alpha1_user.yaml", `{"spec":{"tenants":[{"environment":"prod"},{"environment":"prod","roles":["deployer"]}]}}`,
+			"spec.tenants[1]", "Duplicate value"),
+		Entry("a user role given twice", "iam_v1alpha1_user.yaml", `{"spec":{"tenants":[{"environment":"prod","roles":["deployer","deployer"]}]}}`,
+			"spec.tenants[0].roles[1]", "Duplicate value"),
 	)
+
+	It("refuses a login longer than 63 characters", func(ctx SpecContext) {
+		u := readSample(filepath.Join(samplesDir, "iam_v1alpha1_user.yaml"))
+		u.SetName(strings.Repeat("j", 64))
+		err := k8sClient.Create(ctx, u)
+		Expect(err).To(MatchError(ContainSubstring("metadata.name (the login) must be at most 63 characters")))
+	})
 
 	It("refuses changes to a Judgment and to immutable identities", func(ctx SpecContext) {
 		j := readSample(filepath.Join(samplesDir, "deploy_v1alpha1_judgment.yaml"))
@@ -217,5 +237,12 @@ var _ = Describe("Validation at admission", func() {
 		Expect(err).To(MatchError(And(ContainSubstring("spec.agentIdentifier"), ContainSubstring("agentIdentifier is immutable"))))
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(a), a)).To(Succeed())
 		Expect(a.Object["spec"]).To(HaveKeyWithValue("agentIdentifier", "staging"), "the refused change lost nothing")
+
+		u := readSample(filepath.Join(samplesDir, "iam_v1alpha1_user.yaml"))
+		u.SetName("immutable-user")
+		Expect(k8sClient.Create(ctx, u)).To(Succeed())
+		Expect(unstructured.SetNestedField(u.Object, "globex", "spec", "organization")).To(Succeed())
+		err = k8sClient.Update(ctx, u)
+		Expect(err).To(MatchError(And(ContainSubstring("spec.organization"), ContainSubstring("organization is immutable"))))
 	})
 })

@@ -47,8 +47,12 @@ const (
 	keysNamespace = "aurora-system"
 	keysSecret    = "aurora-auth-signing-keys"
 	tokenLifetime = 10 * time.Minute
-	// clientFailureBurst is how many failed authentications a client may have before it is locked out.
+	// clientFailureBurst is how many failed authentications a client (or failed logins a user) may
+	// have before it is locked out.
 	clientFailureBurst = 5
+	// consoleRedirectURI is the Console's registered redirect URI; nothing listens there, the
+	// person's browser stops at it.
+	consoleRedirectURI = "https://console.aurora.test/auth/callback"
 )
 
 func TestAuth(t *testing.T) {
@@ -73,7 +77,7 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	startInBackground(func(ctx context.Context) error { return mgr.Start(ctx) })
 
 	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: keysNamespace}})).To(Succeed())
-	for _, t := range []struct{ org, env string }{{"acme", "prod"}, {"globex", "prod"}} {
+	for _, t := range []struct{ org, env string }{{"acme", "prod"}, {"acme", "staging"}, {"globex", "prod"}} {
 		tn := &iamv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: t.org + "-" + t.env},
 			Spec: iamv1alpha1.TenantSpec{Organization: t.org, Environment: t.env}}
 		Expect(k8sClient.Create(ctx, tn)).To(Succeed())
@@ -116,7 +120,8 @@ func serverConfig(key []byte) auth.ServerConfig {
 		Kubernetes: cluster.Config, Issuer: issuer, Audiences: []string{"aurora", "aurora-console"},
 		TokenLifetime: tokenLifetime, KeysNamespace: keysNamespace, KeysSecret: keysSecret, MasterKey: key,
 		TLS: serverTLS, RateLimits: auth.RateLimits{FailuresPerMinute: 1, FailureBurst: clientFailureBurst,
-			AddressFailuresPerMinute: 6000, AddressFailureBurst: 1000},
+			AddressFailuresPerMinute: 6000, AddressFailureBurst: 1000, RequestsPerSecond: 500, RequestBurst: 1000},
+		People: auth.PeopleConfig{ConsoleRedirectURIs: []string{consoleRedirectURI}, DevicePollInterval: time.Second},
 	}
 }
 

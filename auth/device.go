@@ -243,12 +243,16 @@ func (s *Service) serveDeviceLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.completeDevice(w, r, userCode, *id)
+	if !s.completeDevice(w, r, userCode, *id) {
+		// A wrong user code spends the person's failures too: guessing codes is rate-limited.
+		s.limiter.recordFailure("user/"+r.PostForm.Get("username"), remoteHost(r))
+	}
 }
 
 // completeDevice approves the device code userCode for the person who logged in (or denies it
-// when they may use no tenant) and shows the outcome.
-func (s *Service) completeDevice(w http.ResponseWriter, r *http.Request, userCode string, id users.Identity) {
+// when they may use no tenant) and shows the outcome. It reports false when no pending device code
+// has that user code.
+func (s *Service) completeDevice(w http.ResponseWriter, r *http.Request, userCode string, id users.Identity) bool {
 	const title = "Log in to Aurora"
 	ctx := r.Context()
 	var rec deviceGrant
@@ -260,7 +264,7 @@ func (s *Service) completeDevice(w http.ResponseWriter, r *http.Request, userCod
 		p := s.devicePage(w, r, "", "")
 		p.Error = "That code is not valid or has expired. Start the login on your device again."
 		renderPage(w, http.StatusBadRequest, p)
-		return
+		return false
 	}
 	rec.Session.Identity = id
 	rec.Session.AuthTime = s.opts.Now()
@@ -271,18 +275,19 @@ func (s *Service) completeDevice(w http.ResponseWriter, r *http.Request, userCod
 	if err := s.opts.Grants.update(ctx, sec, rec); err != nil {
 		if apierrors.IsConflict(err) {
 			renderPage(w, http.StatusConflict, page{Title: title, Error: "The code was used at the same moment. Start the login on your device again."})
-			return
+			return true
 		}
 		ctrl.Log.WithName("auth").Error(err, "Approving a device code failed")
 		renderPage(w, http.StatusInternalServerError, page{Title: title, Error: "The login could not be recorded. Try again."})
-		return
+		return true
 	}
 	if rec.State == deviceDenied {
 		renderPage(w, http.StatusForbidden, page{Title: title, Error: "Your account may not use any tenant of " + id.Organization + ". Ask an organization admin for a role."})
-		return
+		return true
 	}
 	ctrl.Log.WithName("auth").Info("A person approved a device login", "user", id.Name, "organization", id.Organization)
 	renderPage(w, http.StatusOK, page{Title: "You are logged in", Message: "You are logged in as " + id.Name + ". Return to your device; you may close this page."})
+	return true
 }
 
 // passwordLogin checks the username and password of a posted login form within the rate limits. On

@@ -93,7 +93,7 @@ var _ = Describe("Auth service", func() {
 		var doc map[string]any
 		Expect(provider.Claims(&doc)).To(Succeed())
 		Expect(doc).To(HaveKeyWithValue("grant_types_supported", ContainElement("client_credentials")))
-		Expect(doc).To(HaveKeyWithValue("token_endpoint_auth_methods_supported", ConsistOf("client_secret_basic", "client_secret_post")))
+		Expect(doc).To(HaveKeyWithValue("token_endpoint_auth_methods_supported", ConsistOf("client_secret_basic", "client_secret_post", "none")))
 		Expect(doc).To(HaveKeyWithValue("id_token_signing_alg_values_supported", ConsistOf("ES256")))
 
 		resp, err := httpClient.Get(doc["jwks_uri"].(string))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,14 @@ type authOptions struct {
 	keyRotationPeriod time.Duration
 	limits            auth.RateLimits
 	zap               zap.Options
+
+	consoleRedirectURIs  []string
+	oidcClientsFile      string
+	upstreamsFile        string
+	bootstrapAdmin       string
+	refreshTokenLifetime time.Duration
+	deviceCodeLifetime   time.Duration
+	devicePollInterval   time.Duration
 }
 
 func newAuthCommand() *cobra.Command {
@@ -40,9 +49,14 @@ func newAuthCommand() *cobra.Command {
 		Long: "Runs Aurora's OpenID Connect provider over HTTPS (TLS 1.2 or newer): the discovery document\n" +
 			"(/.well-known/openid-configuration), the JWKS (/.well-known/jwks.json) and the token endpoint\n" +
 			"(/oauth/token, client-credentials grant with client_secret_basic or client_secret_post).\n\n" +
-			"Clients are the MachineCredentials of the cloud cluster. Tokens are ES256 JWTs carrying the\n" +
-			"principal (type, organization, environment, name, scopes, roles). The signing keys are kept in a\n" +
-			"Secret, sealed with AES-256-GCM under the master key, rotated on a schedule; replicas share them.",
+			"Machines are the MachineCredentials of the cloud cluster. People are the Users of the cloud\n" +
+			"cluster (password hashes in Secrets aurora-user-<name> of --keys-namespace) or come from their\n" +
+			"organization's upstream OIDC provider (--upstream-idps-file); they log in with the device flow\n" +
+			"(client aurora-cli: /oauth/device/code, the page /device) or authorization code with PKCE\n" +
+			"(client aurora-console: /oauth/authorize), and keep their login with rotating refresh tokens.\n" +
+			"Tokens are ES256 JWTs carrying the principal (type, organization, environment, name, scopes,\n" +
+			"roles, tenants). The signing keys are kept in a Secret, sealed with AES-256-GCM under the master\n" +
+			"key, rotated on a schedule; replicas share them, and the pending logins, in the Kubernetes API.",
 		Example: "  aurora auth --issuer https://auth.aurora.example --tls-cert-file tls.crt --tls-key-file tls.key \\\n" +
 			"    --master-key-file /etc/aurora/master-key",
 		Args: cobra.NoArgs,
@@ -66,6 +80,13 @@ func newAuthCommand() *cobra.Command {
 	f.IntVar(&opts.limits.FailureBurst, "rate-client-failure-burst", 10, "Burst of failed authentications allowed for one client id.")
 	f.Float64Var(&opts.limits.AddressFailuresPerMinute, "rate-address-failures-per-minute", 30, "Failed authentications per minute allowed from one address.")
 	f.IntVar(&opts.limits.AddressFailureBurst, "rate-address-failure-burst", 60, "Burst of failed authentications allowed from one address.")
+	f.StringSliceVar(&opts.consoleRedirectURIs, "console-redirect-uri", nil, "Redirect URIs of the Console (client aurora-console), exact https URLs; repeatable.")
+	f.StringVar(&opts.oidcClientsFile, "oidc-clients-file", "", "YAML list of confidential OIDC clients {clientId, clientSecretFile, redirectURIs}, such as another Aurora using this one as its identity provider.")
+	f.StringVar(&opts.upstreamsFile, "upstream-idps-file", "", "YAML list of upstream identity providers {organization, displayName, issuer, clientId, clientSecretFile, rolesClaim, scopes}, one per organization.")
+	f.StringVar(&opts.bootstrapAdmin, "bootstrap-admin", "", "<organization>/<user>: on a fresh install, create this organization admin; its generated password is written once to the Secret aurora-bootstrap-admin of --keys-namespace.")
+	f.DurationVar(&opts.refreshTokenLifetime, "refresh-token-lifetime", auth.DefaultRefreshTokenLifetime, "How long a person's refresh token may be used (once; each use issues a new one).")
+	f.DurationVar(&opts.deviceCodeLifetime, "device-code-lifetime", auth.DefaultDeviceCodeLifetime, "How long a person has to enter a device's user code.")
+	f.DurationVar(&opts.devicePollInterval, "device-poll-interval", auth.DefaultDevicePollInterval, "How often a device may poll for its token (whole seconds).")
 	bindLogFlags(f, &opts.zap)
 	for _, required := range []string{"issuer", "tls-cert-file", "tls-key-file", "master-key-file"} {
 		_ = cmd.MarkFlagRequired(required)
@@ -95,6 +116,10 @@ func runAuth(cmd *cobra.Command, opts authOptions) error {
 	if err != nil {
 		return fmt.Errorf("--tls-cert-file/--tls-key-file: %w", err)
 	}
+	people, err := peopleConfig(opts)
+	if err != nil {
+		return err
+	}
 	cfg, err := restConfig(opts.kubeconfig)
 	if err != nil {
 		return err
@@ -102,7 +127,7 @@ func runAuth(cmd *cobra.Command, opts authOptions) error {
 	server, err := auth.NewServer(cmd.Context(), auth.ServerConfig{
 		Kubernetes: cfg, Issuer: opts.issuer, Audiences: opts.audiences, TokenLifetime: opts.tokenLifetime,
 		RateLimits: opts.limits, KeysNamespace: opts.keysNamespace, KeysSecret: opts.keysSecret,
-		MasterKey: masterKey, KeyRotationPeriod: opts.keyRotationPeriod, TLS: tlsConfig,
+		MasterKey: masterKey, KeyRotationPeriod: opts.keyRotationPeriod, TLS: tlsConfig, People: people,
 	})
 	if err != nil {
 		return err
@@ -112,4 +137,29 @@ func runAuth(cmd *cobra.Command, opts authOptions) error {
 		return fmt.Errorf("--listen-address: %w", err)
 	}
 	return server.Serve(cmd.Context(), l)
+}
+
+// peopleConfig reads the flags and files that configure people's logins.
+func peopleConfig(opts authOptions) (auth.PeopleConfig, error) {
+	p := auth.PeopleConfig{ConsoleRedirectURIs: opts.consoleRedirectURIs, RefreshTokenLifetime: opts.refreshTokenLifetime,
+		DeviceCodeLifetime: opts.deviceCodeLifetime, DevicePollInterval: opts.devicePollInterval}
+	var err error
+	if opts.oidcClientsFile != "" {
+		if p.OIDCClients, err = auth.LoadOIDCClients(opts.oidcClientsFile); err != nil {
+			return p, fmt.Errorf("--oidc-clients-file: %w", err)
+		}
+	}
+	if opts.upstreamsFile != "" {
+		if p.Upstreams, err = auth.LoadUpstreams(opts.upstreamsFile); err != nil {
+			return p, fmt.Errorf("--upstream-idps-file: %w", err)
+		}
+	}
+	if opts.bootstrapAdmin != "" {
+		org, name, ok := strings.Cut(opts.bootstrapAdmin, "/")
+		if !ok || org == "" || name == "" {
+			return p, fmt.Errorf("--bootstrap-admin %q: want <organization>/<user>, such as acme/admin", opts.bootstrapAdmin)
+		}
+		p.BootstrapOrganization, p.BootstrapAdmin = org, name
+	}
+	return p, nil
 }

@@ -32,8 +32,8 @@ func newDevCommand() *cobra.Command {
 			"service and the Agent Hub over TLS from a generated CA, a demo tenant, and a Remote Network\n" +
 			"Agent with its Rollout executor per target. It writes what a client needs into --state-dir:\n" +
 			"endpoints.json, ca.crt, kubeconfig-cloud and kubeconfig-<target>, credentials.json (a\n" +
-			"deployer's client id and secret), person.json (the Console's login), config, and last ready.\n" +
-			"Stops everything on Ctrl-C.",
+			"deployer's client id and secret, and the login of the demo user, a tenant admin), config, and\n" +
+			"last ready. Stops everything on Ctrl-C.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd, opts) },
 	}
@@ -67,7 +67,7 @@ func runDev(cmd *cobra.Command, opts devOptions) error {
 	fmt.Fprintf(out, "  tenant namespace:           %s\n", env.TenantNamespace)
 	fmt.Fprintf(out, "  REST API:                   %s\n", env.APIURL)
 	fmt.Fprintf(out, "  Console:                    %s (log in as %s; the password is in %s; trust %s)\n",
-		env.ConsoleURL(), env.Person.Username, filepath.Join(stateDir, "person.json"), filepath.Join(stateDir, "ca.crt"))
+		env.ConsoleURL(), env.DemoUser.Username, filepath.Join(stateDir, "credentials.json"), filepath.Join(stateDir, "ca.crt"))
 	fmt.Fprintf(out, "  state:                      %s\n", stateDir)
 	fmt.Fprintf(out, "\nTry:\n  kubectl --kubeconfig %s -n %s get aurora\n", filepath.Join(stateDir, "kubeconfig-cloud"), env.TenantNamespace)
 	for _, t := range opts.targets {

@@ -20,6 +20,7 @@ import (
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
 	"github.com/aurora-cd/aurora/api/meta"
 	"github.com/aurora-cd/aurora/auth"
+	"github.com/aurora-cd/aurora/auth/users"
 	"github.com/aurora-cd/aurora/auth/verify"
 	"github.com/aurora-cd/aurora/controllers/deployment"
 	"github.com/aurora-cd/aurora/controllers/judgment"
@@ -109,15 +110,26 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 	if err := e.startAPI(ctx, apiListener); err != nil {
 		return err
 	}
-	if err := e.createPerson(ctx); err != nil {
-		return err
-	}
 
 	id, secret, err := e.createCredential(ctx, "deployer", []iamv1alpha1.Scope{iamv1alpha1.ScopeDeploymentFull, iamv1alpha1.ScopeInfrastructureRead}, nil)
 	if err != nil {
 		return err
 	}
 	e.Deployer = Credential{ClientID: id, ClientSecret: secret}
+	return e.createDemoUser(ctx)
+}
+
+// createDemoUser makes the demo tenant's person: a tenant admin and deployer with a known password,
+// kept (hashed) in the auth service's namespace.
+func (e *Env) createDemoUser(ctx context.Context) error {
+	u := &iamv1alpha1.User{ObjectMeta: metav1.ObjectMeta{Name: e.opts.DemoUser}, Spec: iamv1alpha1.UserSpec{
+		Organization: e.opts.Organization, DisplayName: "Demo user",
+		Tenants: []iamv1alpha1.TenantRoles{{Environment: e.opts.Environment, Roles: []string{iamv1alpha1.RoleTenantAdmin, iamv1alpha1.RoleDeployer}}},
+	}}
+	if _, err := users.EnsureUser(ctx, e.CloudClient, systemNamespace, u, e.opts.DemoPassword, true); err != nil {
+		return fmt.Errorf("creating the demo user: %w", err)
+	}
+	e.DemoUser = Login{Username: e.opts.DemoUser, Password: e.opts.DemoPassword}
 	return nil
 }
 

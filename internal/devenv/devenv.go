@@ -46,6 +46,9 @@ type Options struct {
 	// ConsolePollInterval is how often the Console refreshes its pages. Default
 	// console.DefaultPollInterval.
 	ConsolePollInterval time.Duration
+	// DemoUser and DemoPassword are the login of the demo tenant's person (a tenant admin and
+	// deployer there), for the device flow and the Console. Default demo / aurora-demo-password.
+	DemoUser, DemoPassword string
 	// Log is the environment's logger.
 	Log logr.Logger
 }
@@ -65,6 +68,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = 2 * time.Second
+	}
+	if o.DemoUser == "" {
+		o.DemoUser = "demo"
+	}
+	if o.DemoPassword == "" {
+		o.DemoPassword = "aurora-demo-password"
 	}
 	return o
 }
@@ -91,9 +100,8 @@ type Env struct {
 	// Deployer is a machine credential of the tenant with api:deployment:full and
 	// read:infrastructure:data, for CI-like clients.
 	Deployer Credential
-	// Person is a person of the demo organization who logs in to the Console: tenant admin and
-	// deployer of the demo tenant.
-	Person Person
+	// DemoUser is the login of a person of the demo tenant (roles tenant-admin and deployer).
+	DemoUser Login
 
 	serverTLS *tls.Config
 	verifier  *verify.Verifier
@@ -111,6 +119,14 @@ type Credential struct {
 	ClientID string `json:"clientId"`
 	// ClientSecret is the client secret.
 	ClientSecret string `json:"clientSecret"`
+}
+
+// Login is a person's username and password.
+type Login struct {
+	// Username is the User's name.
+	Username string `json:"user"`
+	// Password is the user's password.
+	Password string `json:"password"`
 }
 
 // Start brings the whole environment up; on error it stops what it started.

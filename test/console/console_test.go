@@ -126,11 +126,11 @@ var _ = Describe("The Console", Ordered, func() {
 		Expect(eval[bool](`sessionStorage.getItem('aurora.session') === null`)).To(BeTrue())
 	})
 
-	It("lets the person of aurora dev log in", func() {
+	It("lets the demo user of aurora dev log in", func() {
 		do(30*time.Second, chromedp.Click(css("#login")),
 			chromedp.WaitVisible(css(`input[name="username"]`)),
-			chromedp.SendKeys(css(`input[name="username"]`), env.Person.Username),
-			chromedp.SendKeys(css(`input[name="password"]`), env.Person.Password),
+			chromedp.SendKeys(css(`input[name="username"]`), env.DemoUser.Username),
+			chromedp.SendKeys(css(`input[name="password"]`), env.DemoUser.Password),
 			chromedp.Click(css(`button[type="submit"]`)),
 			chromedp.WaitVisible(css(`tr[data-pipeline="`+second+`"]`)))
 		Expect(text("#tenant-name")).To(ContainSubstring("demo / dev"), "one tenant: shown, not a choice")
