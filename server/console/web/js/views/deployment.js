@@ -101,7 +101,7 @@ export function renderDeployment(ctx, main, id) {
   // (aria-describedby) at their reason, which is shown once below the group.
   const actionGroup = (gate, buttons, cls) => {
     const slug = (x) => x.replace(/[^a-zA-Z0-9]/g, '-');
-    const prefix = `why-${slug(gate.target || 'pipeline')}-${slug(gate.gate || 'all')}-`;
+    const prefix = `why-${slug(cls)}-${slug(gate.target || 'pipeline')}-${slug(gate.gate || 'all')}-`;
     const reasons = [];
     const els = buttons.map(({ label, decision, reason }) => {
       let reasonId;
@@ -150,7 +150,7 @@ export function renderDeployment(ctx, main, id) {
     replace(decisions,
       h('h2', { id: 'decisions-h' }, 'Decisions'),
       h('ul', { class: 'decisions' }, rows),
-      actionGroup({ gate: 'cancel' }, [{ label: 'Cancel deployment', decision: 'cancel', reason: cancelPerm.reason || (finished ? 'The deployment has finished.' : '') }], 'pipeline-actions'));
+      actionGroup({}, [{ label: 'Cancel deployment', decision: 'cancel', reason: cancelPerm.reason || (finished ? 'The deployment has finished.' : '') }], 'pipeline-actions'));
   };
 
   const focusTarget = (name) => {
