@@ -139,4 +139,14 @@ var _ = Describe("The Console", Ordered, func() {
 	It("saw no console error, uncaught exception or CSP violation", func() {
 		Expect(b.Problems()).To(BeEmpty())
 	})
+
+	It("sends the person back to the login page, saying why, when the API refuses the token", func() {
+		By("spoiling the signature of the session's token (after the check for page problems: the 401 is one)")
+		eval[bool](`(() => { const s = JSON.parse(sessionStorage.getItem('aurora.session'));
+			s.accessToken = s.accessToken.slice(0, -8) + 'AAAAAAAA'; s.refreshToken = '';
+			sessionStorage.setItem('aurora.session', JSON.stringify(s)); return true; })()`)
+		do(30*time.Second, chromedp.Navigate(apiURL+"/console/#/agents"), chromedp.Reload(), chromedp.WaitVisible(css("#login")))
+		Expect(text(".login")).To(ContainSubstring("Your session has expired"))
+		Expect(eval[bool](`sessionStorage.getItem('aurora.session') === null`)).To(BeTrue())
+	})
 })

@@ -192,8 +192,9 @@ export class Auth {
     }
   }
 
-  /** expire drops a session the API no longer accepts. */
-  expire() {
+  /** expire drops a session the API no longer accepts; the login page says why. */
+  expire(reason = 'Your session has expired: please log in again.') {
+    this.expiredBecause = reason;
     this.session = null;
     sessionStorage.removeItem(SESSION_KEY);
     this.emit();

@@ -95,7 +95,10 @@ function showLogin(ctx, error) {
       }
     },
   }, 'Log in');
-  const problem = h('div', {}, error ? errorBanner(error, 'Login failed: ') : null);
+  const expired = ctx.auth.expiredBecause;
+  ctx.auth.expiredBecause = '';
+  const problem = h('div', {}, error ? errorBanner(error, 'Login failed: ')
+    : expired ? h('p', { class: 'banner info', role: 'status' }, expired) : null);
   replace(main, h('section', { class: 'card login', 'aria-labelledby': 'login-h' },
     h('h1', { id: 'login-h' }, 'Aurora Console'),
     h('p', {}, 'Deployments, approvals, agents and credentials of your tenant. Log in with your organization\'s account.'),
