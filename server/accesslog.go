@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"time"
 )
 
 // recorder remembers what a response was, for the access log.
@@ -12,6 +11,7 @@ type recorder struct {
 	bytes     int64
 	principal string
 	tenant    string
+	route     string
 }
 
 func (r *recorder) WriteHeader(status int) {
@@ -46,8 +46,10 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 					writeError(rec, newError(http.StatusInternalServerError, CodeInternal, "internal error; the server log has the details"))
 				}
 			}
+			took := s.opts.Now().Sub(start)
+			s.metrics.observe(rec.route, r.Method, rec.status, took)
 			s.opts.Log.Info("Request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "bytes", rec.bytes,
-				"duration", time.Since(start).String(), "principal", rec.principal, "tenant", rec.tenant, "remote", r.RemoteAddr)
+				"duration", took.String(), "principal", rec.principal, "tenant", rec.tenant, "remote", r.RemoteAddr)
 		}()
 		next.ServeHTTP(rec, r)
 	})

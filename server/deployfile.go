@@ -179,11 +179,13 @@ func jsonKind(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// truncate shortens s to at most n characters, the last one an ellipsis when it was cut.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return string(r[:n-1]) + "…"
 }
 
 func join(path, key string) string {

@@ -9,17 +9,30 @@ import (
 
 // Codes are the stable error codes of the API (docs/api.md, "Conventions").
 const (
-	CodeInvalid              = "invalid"
-	CodeUnauthenticated      = "unauthenticated"
-	CodeForbidden            = "forbidden"
-	CodeNotFound             = "not_found"
-	CodeMethodNotAllowed     = "method_not_allowed"
-	CodeConflict             = "conflict"
-	CodeAmbiguous            = "ambiguous"
-	CodeTooLarge             = "too_large"
+	// CodeInvalid (400): the request has errors; the details name them.
+	CodeInvalid = "invalid"
+	// CodeUnauthenticated (401): no token, or one that is malformed, expired, badly signed or for
+	// another audience.
+	CodeUnauthenticated = "unauthenticated"
+	// CodeForbidden (403): a scope or a role is missing.
+	CodeForbidden = "forbidden"
+	// CodeNotFound (404): no such object in the caller's tenant, or no such route.
+	CodeNotFound = "not_found"
+	// CodeMethodNotAllowed (405): the route exists for other methods (see Allow).
+	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeConflict (409): the object exists, a deployment is in flight, or nothing waits for a
+	// decision.
+	CodeConflict = "conflict"
+	// CodeAmbiguous (409): several gates wait and the decision names none.
+	CodeAmbiguous = "ambiguous"
+	// CodeTooLarge (413): the body exceeds its limit.
+	CodeTooLarge = "too_large"
+	// CodeUnsupportedMediaType (415): the body's Content-Type is not accepted.
 	CodeUnsupportedMediaType = "unsupported_media_type"
-	CodeUnavailable          = "unavailable"
-	CodeInternal             = "internal"
+	// CodeUnavailable (502/503): the token issuer's keys or the Agent Hub cannot be reached.
+	CodeUnavailable = "unavailable"
+	// CodeInternal (500): the server failed; its log has the details.
+	CodeInternal = "internal"
 )
 
 // Detail is one problem of a request: the field it concerns and what is wrong with it.

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/go-logr/logr/funcr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -199,5 +203,55 @@ var _ = Describe("Tenant isolation and authentication", Ordered, func() {
 		resp := call(http.MethodPost, "/pipelines/"+pipelineID+"/cancel", ourToken, []byte(big), "application/json")
 		Expect(resp.status).To(Equal(http.StatusRequestEntityTooLarge))
 		Expect(resp.errorBody().Code).To(Equal(server.CodeTooLarge))
+	})
+
+	It("mounts the Console at /console/ when one is given, and redirects / there", func() {
+		console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("console at " + r.URL.Path)) })
+		api, err := server.New(server.Options{Client: k8sClient, Verifier: newVerifier(context.Background(), time.Now), Console: console})
+		Expect(err).NotTo(HaveOccurred())
+		ts := httptest.NewUnstartedServer(api.Handler())
+		ts.TLS = serverTLS.Clone()
+		ts.StartTLS()
+		defer ts.Close()
+		noRedirect := &http.Client{Transport: httpClient.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noRedirect.Get(ts.URL + "/")
+		Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusFound))
+		Expect(resp.Header.Get("Location")).To(Equal("/console/"))
+		got := call(http.MethodGet, "/console/pipelines", "", nil, "", ts.URL)
+		Expect(got.status).To(Equal(http.StatusOK))
+		Expect(string(got.body)).To(Equal("console at /console/pipelines"))
+		Expect(call(http.MethodGet, "/whoami", "", nil, "", ts.URL).status).To(Equal(http.StatusUnauthorized), "the API still needs a token")
+		Expect(get("/", "").status).To(Equal(http.StatusNotFound), "without a Console, / is not found")
+	})
+
+	It("logs one structured line per request, without the token or any secret", func(ctx context.Context) {
+		var mu sync.Mutex
+		var lines []string
+		log := funcr.New(func(prefix, args string) {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, prefix+" "+args)
+		}, funcr.Options{})
+		api, err := server.New(server.Options{Client: k8sClient, Verifier: newVerifier(ctx, time.Now), Log: log})
+		Expect(err).NotTo(HaveOccurred())
+		ts := httptest.NewUnstartedServer(api.Handler())
+		ts.TLS = serverTLS.Clone()
+		ts.StartTLS()
+		defer ts.Close()
+		Expect(call(http.MethodGet, "/whoami?token="+ourToken, ourToken, nil, "", ts.URL).status).To(Equal(http.StatusOK))
+		resp := call(http.MethodPost, "/credentials", ourToken, []byte(`{"name": "logged", "scopes": ["api:deployment:full"]}`), "application/json", ts.URL)
+		Expect(resp.status).To(Equal(http.StatusCreated), string(resp.body))
+		var cred server.Credential
+		resp.into(&cred)
+		mu.Lock()
+		defer mu.Unlock()
+		joined := strings.Join(lines, "\n")
+		Expect(joined).To(ContainSubstring(`"path"="/whoami"`))
+		Expect(joined).To(ContainSubstring(`"principal"="iso-admin"`))
+		Expect(joined).To(ContainSubstring(`"status"=201`))
+		Expect(joined).NotTo(ContainSubstring(ourToken))
+		Expect(joined).NotTo(ContainSubstring(cred.ClientSecret))
 	})
 })

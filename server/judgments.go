@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
@@ -74,8 +75,8 @@ func (s *Server) judge(decision deployv1alpha1.Decision) handlerFunc {
 		if err := decodeJSONBody(r, &req); err != nil {
 			return err
 		}
-		if len(req.Reason) > maxReasonLength {
-			return invalidField("reason", "at most %d characters, got %d", maxReasonLength, len(req.Reason))
+		if n := utf8.RuneCountInString(req.Reason); n > maxReasonLength {
+			return invalidField("reason", "at most %d characters, got %d", maxReasonLength, n)
 		}
 		if req.Gate != "" && req.Target == "" {
 			return invalidField("gate", "a gate needs its target")

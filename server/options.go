@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	tunnelv1 "github.com/aurora-cd/aurora/api/tunnel/v1"
 	"github.com/aurora-cd/aurora/auth/principal"
@@ -62,6 +64,8 @@ type Options struct {
 	Log logr.Logger
 	// CredentialReadyTimeout bounds POST /credentials' wait for the client secret.
 	CredentialReadyTimeout time.Duration
+	// Registerer receives the API's metrics; controller-runtime's metrics registry when nil.
+	Registerer prometheus.Registerer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -84,6 +88,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Registerer == nil {
+		o.Registerer = ctrlmetrics.Registry
 	}
 	return o, nil
 }

@@ -17,8 +17,9 @@ import (
 // auth service, acting in the caller's tenant namespace.
 type Server struct {
 	opts    Options
-	routes_ []route
+	table   []route
 	handler http.Handler
+	metrics *metrics
 }
 
 // caller is who makes a request: the verified principal, its tenant namespace and its raw token
@@ -41,10 +42,14 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts}
-	s.routes_ = s.routes()
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, metrics: m}
+	s.table = s.routes()
 	mux := http.NewServeMux()
-	for _, rt := range s.routes_ {
+	for _, rt := range s.table {
 		mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
 	if opts.Console != nil {
@@ -106,6 +111,9 @@ func (s *Server) wrap(rt route) http.Handler {
 		limit = MaxBodyBytes
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rec, ok := w.(*recorder); ok {
+			rec.route = rt.pattern
+		}
 		if r.ContentLength > limit {
 			writeError(w, tooLarge(limit))
 			return
@@ -147,7 +155,7 @@ func tooLarge(limit int64) *Error {
 // notFoundOrNotAllowed answers a path no route serves with 404, and a path served for other
 // methods with 405 and Allow.
 func (s *Server) notFoundOrNotAllowed(w http.ResponseWriter, r *http.Request) {
-	if methods := allowedMethods(s.routes_, r.URL.Path); len(methods) > 0 {
+	if methods := allowedMethods(s.table, r.URL.Path); len(methods) > 0 {
 		w.Header().Set("Allow", strings.Join(methods, ", "))
 		writeError(w, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(methods, ", ")))
 		return

@@ -52,8 +52,8 @@ var (
 	apiURL, laterAPIURL string
 	// hubAddress is the in-process Agent Hub the API reads inventories from.
 	hubAddress string
-	// clientTLS trusts the test CA.
-	clientTLS *tls.Config
+	// clientTLS trusts the test CA; serverTLS serves its certificate for 127.0.0.1.
+	clientTLS, serverTLS *tls.Config
 
 	// The tenants: acme/prod is "ours"; acme/staging is another tenant of the organization;
 	// globex/prod is another organization.
@@ -103,7 +103,7 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	Expect(err).NotTo(HaveOccurred())
 	certPEM, keyPEM, err := ca.IssueServing([]string{"127.0.0.1", "localhost"}, 24*time.Hour)
 	Expect(err).NotTo(HaveOccurred())
-	serverTLS, err := tlsutil.ServerConfig(certPEM, keyPEM)
+	serverTLS, err = tlsutil.ServerConfig(certPEM, keyPEM)
 	Expect(err).NotTo(HaveOccurred())
 	clientTLS, err = tlsutil.ClientConfig(ca.CertPEM)
 	Expect(err).NotTo(HaveOccurred())

@@ -37,7 +37,7 @@ func (s *Server) webhookCallback(w http.ResponseWriter, r *http.Request, c *call
 	if _, ok := d.Spec.Targets[target]; !ok {
 		return notFound("pipeline %s has no target %q", d.Name, target)
 	}
-	reason := truncate(cb.MDMessage, maxReasonLength-1)
+	reason := truncate(cb.MDMessage, maxReasonLength)
 	req := JudgmentRequest{Target: target, Gate: gate, Reason: reason}
 	decision := deployv1alpha1.DecisionApprove
 	if !*cb.Success {
