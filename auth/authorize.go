@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -69,22 +70,13 @@ func checkAuthorizeRequest(a authorizeRequest, clients map[string]*oauthClient, 
 	if err := checkChallenge(a.CodeChallenge, a.CodeChallengeMethod); err != nil {
 		return c, &authorizeError{redirect: true, code: errInvalidRequest, about: err.Error() + " (PKCE is required)"}
 	}
-	if a.Audience != "" && !containsString(audiences, a.Audience) {
+	if a.Audience != "" && !slices.Contains(audiences, a.Audience) {
 		return c, &authorizeError{redirect: true, code: errInvalidTarget, about: "audience " + a.Audience + " is not served by this issuer"}
 	}
 	if len(a.State) > 1024 || len(a.Nonce) > 1024 || len(a.Scope) > 1024 {
 		return c, &authorizeError{redirect: true, code: errInvalidRequest, about: "state, nonce and scope are limited to 1024 characters"}
 	}
 	return c, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // refuseAuthorize answers a refused authorization request: back to the client when allowed, else a

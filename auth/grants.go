@@ -31,7 +31,7 @@ const (
 const (
 	grantKindLabel = "auth.aurora.dev/grant"
 	userCodeLabel  = "auth.aurora.dev/user-code"
-	grantUserLabel = "auth.aurora.dev/user"
+	grantUserLabel = "auth.aurora.dev/user" // on refresh tokens: kubectl delete secret -l names a user's
 	grantDataKey   = "grant"
 	expiresAtKey   = "expiresAt"
 )
@@ -169,12 +169,6 @@ func (g *GrantStore) findByUserCode(ctx context.Context, userCode string, rec an
 	}
 	s := &list.Items[0]
 	return s, g.decode(s, rec)
-}
-
-// RevokeUser removes every refresh token of the user.
-func (g *GrantStore) RevokeUser(ctx context.Context, name string) error {
-	return g.c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(g.namespace),
-		client.MatchingLabels{grantKindLabel: string(grantRefresh), grantUserLabel: userLabelValue(name)})
 }
 
 // userLabelValue is a label value naming a user: the name if it fits, else its hash.

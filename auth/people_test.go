@@ -227,11 +227,20 @@ var _ = Describe("People", func() {
 		Expect(resp.Header.Get("Location")).To(BeEmpty())
 		Expect(page).To(ContainSubstring("redirect_uri is not registered"))
 
+		By("starting in the tenant asked for, and refusing one the person may not use")
+		verifier = oauth2.GenerateVerifier()
+		_, loc := consoleLogin(ctx, newPerson(), console.AuthCodeURL("t", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("tenant", "staging")), "jane", password)
+		tok = must(console.Exchange(octx, loc.Query().Get("code"), oauth2.VerifierOption(verifier)))
+		Expect(must(ourVerifier(ctx, "aurora").Verify(ctx, tok.AccessToken)).Principal.Environment).To(Equal("staging"))
+		_, loc = consoleLogin(ctx, newPerson(), console.AuthCodeURL("t", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("tenant", "qa")), "jane", password)
+		Expect(loc.Query().Get("error")).To(Equal("access_denied"))
+		Expect(loc.Query().Get("code")).To(BeEmpty())
+
 		By("sending a request without PKCE back with invalid_request")
 		noPKCE := console.AuthCodeURL("s2")
 		status, _, resp = browse(ctx, newPerson(), noPKCE)
 		Expect(status).To(Equal(http.StatusSeeOther))
-		loc := must(url.Parse(resp.Header.Get("Location")))
+		loc = must(url.Parse(resp.Header.Get("Location")))
 		Expect(loc.Query().Get("error")).To(Equal("invalid_request"))
 		Expect(loc.Query().Get("state")).To(Equal("s2"))
 	})
@@ -353,6 +362,9 @@ var _ = Describe("People", func() {
 		Expect(wrongCode).To(Equal(http.StatusUnauthorized))
 		Expect(unknownCode).To(Equal(wrongCode))
 		Expect(unknownBody).To(Equal(wrongBody))
+		invalidCode, invalidBody, _ := submit(ctx, person, f, map[string]string{"username": "Not A Login", "password": "not the password!"})
+		Expect(invalidCode).To(Equal(wrongCode))
+		Expect(invalidBody).To(Equal(wrongBody), "a name no User can have")
 		Expect(wrongBody).To(ContainSubstring("Wrong username or password."))
 
 		s := &corev1.Secret{}

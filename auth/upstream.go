@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -329,4 +329,6 @@ func sortedKeys(m map[string]*upstream) []string {
 }
 
 // sortHidden orders hidden fields by name, so that a page is the same for the same request.
-func sortHidden(h []hiddenField) { sort.Slice(h, func(i, j int) bool { return h[i].Name < h[j].Name }) }
+func sortHidden(h []hiddenField) {
+	slices.SortFunc(h, func(a, b hiddenField) int { return strings.Compare(a.Name, b.Name) })
+}

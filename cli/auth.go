@@ -48,7 +48,8 @@ func newAuthCommand() *cobra.Command {
 		Short:   "Run the OIDC auth service",
 		Long: "Runs Aurora's OpenID Connect provider over HTTPS (TLS 1.2 or newer): the discovery document\n" +
 			"(/.well-known/openid-configuration), the JWKS (/.well-known/jwks.json) and the token endpoint\n" +
-			"(/oauth/token, client-credentials grant with client_secret_basic or client_secret_post).\n\n" +
+			"(/oauth/token: the client-credentials grant with client_secret_basic or client_secret_post for\n" +
+			"machines; authorization code, device code and refresh token for people).\n\n" +
 			"Machines are the MachineCredentials of the cloud cluster. People are the Users of the cloud\n" +
 			"cluster (password hashes in Secrets aurora-user-<name> of --keys-namespace) or come from their\n" +
 			"organization's upstream OIDC provider (--upstream-idps-file); they log in with the device flow\n" +
@@ -70,7 +71,7 @@ func newAuthCommand() *cobra.Command {
 	f.StringVar(&opts.tlsCertFile, "tls-cert-file", "", "PEM certificate (chain) to serve (required).")
 	f.StringVar(&opts.tlsKeyFile, "tls-key-file", "", "PEM private key of the certificate (required).")
 	f.StringVar(&opts.masterKeyFile, "master-key-file", "", "File holding the 32-byte master key, base64 or hex, that seals the signing keys (required).")
-	f.StringVar(&opts.keysNamespace, "keys-namespace", "aurora-system", "Namespace of the Secret holding the sealed signing keys.")
+	f.StringVar(&opts.keysNamespace, "keys-namespace", "aurora-system", "Namespace of the service's Secrets: the sealed signing keys, the users' password hashes, pending logins and refresh tokens.")
 	f.StringVar(&opts.keysSecret, "keys-secret", "aurora-auth-signing-keys", "Name of the Secret holding the sealed signing keys.")
 	f.DurationVar(&opts.tokenLifetime, "token-lifetime", auth.DefaultTokenLifetime, "How long an access token is valid.")
 	f.DurationVar(&opts.keyRotationPeriod, "key-rotation-period", 24*time.Hour, "How long a signing key signs before the next one takes over.")

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
@@ -52,6 +53,9 @@ func (d *Directory) Authenticate(ctx context.Context, name, password string) (*I
 // Lookup returns the identity of the user as the directory knows it now (for a token refresh): its
 // current roles and tenants. A deleted or disabled user is ErrInvalidLogin.
 func (d *Directory) Lookup(ctx context.Context, name string) (*Identity, error) {
+	if !ValidName(name) {
+		return nil, ErrInvalidLogin
+	}
 	u := &iamv1alpha1.User{}
 	if err := d.reader.Get(ctx, types.NamespacedName{Name: name}, u); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -97,7 +101,7 @@ func (d *Directory) identity(ctx context.Context, u *iamv1alpha1.User) (*Identit
 // userAndHash reads the user and its password hash; the hash is empty when the user has no password
 // Secret, or one left over from a deleted user of the same name.
 func (d *Directory) userAndHash(ctx context.Context, name string) (*iamv1alpha1.User, string, error) {
-	if name == "" || len(name) > 253 {
+	if !ValidName(name) {
 		return nil, "", ErrInvalidLogin
 	}
 	u := &iamv1alpha1.User{}
@@ -118,6 +122,12 @@ func (d *Directory) userAndHash(ctx context.Context, name string) (*iamv1alpha1.
 		return u, "", nil
 	}
 	return u, string(s.Data[iamv1alpha1.PasswordHashKey]), nil
+}
+
+// ValidName reports whether name can be a User's name (a login): a DNS subdomain of at most 63
+// characters.
+func ValidName(name string) bool {
+	return len(name) <= 63 && len(validation.IsDNS1123Subdomain(name)) == 0
 }
 
 // passwordSecretBelongsTo reports whether s is u's password Secret: labelled with its name and, when

@@ -3,6 +3,7 @@ package users
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
@@ -93,5 +94,14 @@ func TestWithOrganizationTenants(t *testing.T) {
 	notAdmin := Identity{Tenants: id.Tenants}
 	if got := notAdmin.WithOrganizationTenants([]string{"dev"}); len(got.Tenants) != 1 {
 		t.Errorf("a person who is no organization admin got %v", got.Environments())
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for name, want := range map[string]bool{"jane": true, "jane.doe": true, "j-2": true, "": false, "Jane": false,
+		"jane doe": false, "jane@acme": false, "-jane": false, strings.Repeat("j", 63): true, strings.Repeat("j", 64): false} {
+		if got := ValidName(name); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -85,6 +85,9 @@ func Bootstrap(ctx context.Context, c client.Client, namespace, organization, na
 	if !isDNSLabel(organization, 27) {
 		return false, fmt.Errorf("bootstrap admin: organization %q must be a DNS label of at most 27 characters", organization)
 	}
+	if !ValidName(name) {
+		return false, fmt.Errorf("bootstrap admin: user %q must be a DNS subdomain of at most 63 characters (lower-case letters, digits, '-' and '.')", name)
+	}
 	if err := c.Get(ctx, types.NamespacedName{Name: name}, &iamv1alpha1.User{}); err == nil {
 		return false, nil
 	} else if !apierrors.IsNotFound(err) {
