@@ -136,6 +136,23 @@ var _ = Describe("The Console", Ordered, func() {
 		Expect(text("#tenant-name")).To(ContainSubstring("demo / dev"), "one tenant: shown, not a choice")
 	})
 
+	It("disables Approve, with the reason, for a person without the role the gate requires", func() {
+		do(30*time.Second, chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login")), chromedp.Click(css("#login")),
+			chromedp.WaitVisible(css(`input[name="username"]`)),
+			chromedp.SendKeys(css(`input[name="username"]`), deployerName),
+			chromedp.SendKeys(css(`input[name="password"]`), userPassword),
+			chromedp.Click(css(`button[type="submit"]`)), chromedp.WaitVisible(css("#logout")))
+		fourth := startPipeline(deployFileApprovedBy("v4", "sre"))
+		do(2*time.Minute, chromedp.WaitVisible(css(`a[href="#/deployments/`+fourth+`"]`)),
+			chromedp.Click(css(`a[href="#/deployments/`+fourth+`"]`)),
+			chromedp.WaitVisible(css(`.decision[data-target="staging"] button[data-action="approve"][disabled]`)))
+		Expect(text(`.decision[data-target="staging"] .why`)).To(Equal("Only sre may decide here (or a tenant admin); your roles: deployer."))
+		Expect(eval[string](`document.querySelector('.decision[data-target="staging"] button[data-action="approve"]').getAttribute('aria-describedby')`)).
+			To(Equal(eval[string](`document.querySelector('.decision[data-target="staging"] .why').id`)), "the reason describes the button")
+		Expect(eval[bool](`document.querySelector('button[data-action="cancel"]').disabled`)).To(BeFalse(), "a deployer may still cancel")
+		screenshot("10-approval-requires-a-role")
+	})
+
 	It("saw no console error, uncaught exception or CSP violation", func() {
 		Expect(b.Problems()).To(BeEmpty())
 	})

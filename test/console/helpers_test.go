@@ -120,7 +120,14 @@ func pipelineStatus(id string) (string, error) {
 
 // deployFile is potato-facts at a version to staging then prod: a canary with an approval on
 // staging, straight to 100% on prod once staging succeeded.
-func deployFile(version string) string {
+func deployFile(version string) string { return deployFileApprovedBy(version, "") }
+
+// deployFileApprovedBy is deployFile whose approval on staging requires a role (none when empty).
+func deployFileApprovedBy(version, role string) string {
+	pause := "{untilApproved: true}"
+	if role != "" {
+		pause = "{untilApproved: true, requiresRoles: [" + role + "]}"
+	}
 	return fmt.Sprintf(`version: v1
 kind: kubernetes
 application: potato-facts
@@ -140,7 +147,7 @@ strategies:
     canary:
       steps:
         - setWeight: {weight: 50}
-        - pause: {untilApproved: true}
+        - pause: %[2]s
         - setWeight: {weight: 100}
   rolling:
     canary:
@@ -163,5 +170,5 @@ manifests:
             containers:
               - name: app
                 image: ghcr.io/aurora-cd/potato-facts:%[1]s
-`, version)
+`, version, pause)
 }

@@ -27,9 +27,11 @@ import (
 	"github.com/aurora-cd/aurora/internal/devenv"
 )
 
-// The person who logs in: a deployer of the demo tenant, and of a second tenant to switch to.
+// The people who log in: alice, tenant admin and deployer of the demo tenant and deployer of a
+// second tenant to switch to; bob, only a deployer of the demo tenant. Both have userPassword.
 const (
 	userName     = "alice"
+	deployerName = "bob"
 	userPassword = "correct-horse-battery-staple"
 )
 
@@ -69,6 +71,13 @@ var _ = BeforeSuite(func(ctx context.Context) {
 		Spec: iamv1alpha1.UserSpec{Organization: "demo", DisplayName: "Alice", Tenants: []iamv1alpha1.TenantRoles{
 			{Environment: "dev", Roles: []string{iamv1alpha1.RoleDeployer, iamv1alpha1.RoleTenantAdmin}},
 			{Environment: "qa", Roles: []string{iamv1alpha1.RoleDeployer}},
+		}},
+	}, userPassword, true)
+	Expect(err).NotTo(HaveOccurred())
+	_, err = users.EnsureUser(ctx, env.CloudClient, "aurora-system", &iamv1alpha1.User{
+		ObjectMeta: metav1.ObjectMeta{Name: deployerName},
+		Spec: iamv1alpha1.UserSpec{Organization: "demo", DisplayName: "Bob", Tenants: []iamv1alpha1.TenantRoles{
+			{Environment: "dev", Roles: []string{iamv1alpha1.RoleDeployer}},
 		}},
 	}, userPassword, true)
 	Expect(err).NotTo(HaveOccurred())
