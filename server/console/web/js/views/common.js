@@ -31,6 +31,7 @@ export function confirmDialog({ title, body, confirmLabel, danger = false, askRe
   return new Promise((resolve) => {
     const reason = h('textarea', { id: 'dialog-reason', name: 'reason', rows: 3, maxlength: 1000 });
     const opener = document.activeElement;
+    const openerKey = opener && opener.dataset ? opener.dataset.key : '';
     const form = h('form', { method: 'dialog', class: 'dialog-form' },
       h('h2', { id: 'dialog-title' }, title),
       h('p', {}, body),
@@ -42,7 +43,10 @@ export function confirmDialog({ title, body, confirmLabel, danger = false, askRe
     dialog.addEventListener('close', () => {
       const ok = dialog.returnValue === 'confirm';
       dialog.remove();
-      if (opener && opener.isConnected) opener.focus();
+      // The page may have been redrawn while the dialog was open: find the opener again by its key.
+      const back = opener && opener.isConnected ? opener
+        : openerKey ? document.querySelector(`[data-key="${CSS.escape(openerKey)}"]`) : null;
+      if (back && !back.disabled) back.focus();
       resolve(ok ? { reason: reason.value.trim() } : null);
     });
     document.body.append(dialog);

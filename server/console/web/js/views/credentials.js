@@ -143,7 +143,7 @@ export function renderCredentials(ctx, main) {
         h('td', {}, (c.scopes || []).map((x) => h('code', { class: 'chip' }, x))),
         h('td', {}, time(c.createdIso8601)),
         h('td', {}, c.createdBy || '—'),
-        h('td', {}, h('button', { type: 'button', class: 'button danger small', onclick: () => remove(c), 'aria-label': `Delete credential ${c.name}` }, 'Delete')))))));
+        h('td', {}, h('button', { type: 'button', class: 'button danger small', onclick: () => remove(c), 'aria-label': `Delete credential ${c.name}`, dataset: { key: `delete:${c.name}` } }, 'Delete')))))));
   };
   const poller = new Poller(load, ctx.config.pollIntervalMs * 3, report);
   poller.now();
