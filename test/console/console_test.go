@@ -62,6 +62,9 @@ var _ = Describe("The Console", Ordered, func() {
 		Expect(text("#history-h + table")).To(And(ContainSubstring("approve"), ContainSubstring(userName)))
 		Expect(eval[bool](`document.querySelector('button[data-action="approve"]').disabled`)).To(BeTrue(), "nothing waits any more")
 		Expect(pipelineStatus(second)).To(Equal("SUCCEEDED"))
+		By("a target's node in the graph takes the keyboard to that target's details")
+		do(10*time.Second, chromedp.Focus(css(`.pipeline-graph [data-target="prod"]`)), chromedp.KeyEvent("\r"))
+		Expect(eval[string](`document.activeElement.id`)).To(Equal("target-prod"))
 		screenshot("05-deployment-succeeded")
 	})
 
