@@ -105,6 +105,11 @@ build: fmt vet ## Build the aurora binary into bin/aurora.
 run: fmt vet ## Run the controller manager against the cluster of the current kubeconfig.
 	go run ./cmd/aurora controller
 
+.PHONY: screenshots
+screenshots: test-binaries ## Drive the Console in headless Chromium through a canary on Aurora whole and save each page into docs/screenshots.
+	AURORA_SCREENSHOTS_DIR="$(CURDIR)/docs/screenshots" KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s \
+		go test ./test/console/ -count=1 -timeout 20m
+
 .PHONY: demo
 demo: test-binaries ## Run a sample canary deployment on the embedded default (aurora dev), with kubectl only.
 	hack/demo.sh

@@ -189,7 +189,7 @@ func (s *Service) Handler() http.Handler {
 		mux.HandleFunc("GET "+UpstreamCallbackPath, s.serveUpstreamCallback)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	return securityHeaders(mux)
+	return securityHeaders(allowConsoleOrigins(consoleOrigins(s.opts.ConsoleRedirectURIs), mux))
 }
 
 // securityHeaders marks every response as not to be cached or sniffed.

@@ -66,7 +66,8 @@ func runDev(cmd *cobra.Command, opts devOptions) error {
 	fmt.Fprintf(out, "  Agent Hub:                  %s\n", env.HubAddress)
 	fmt.Fprintf(out, "  tenant namespace:           %s\n", env.TenantNamespace)
 	fmt.Fprintf(out, "  REST API:                   %s (see %s/openapi.json)\n", env.APIURL, env.APIURL)
-	fmt.Fprintf(out, "  Console:                    %s/console/\n", env.APIURL)
+	fmt.Fprintf(out, "  Console:                    %s (log in as %s; the password is in %s; trust %s)\n",
+		env.ConsoleURL(), env.DemoUser.Username, filepath.Join(stateDir, "credentials.json"), filepath.Join(stateDir, "ca.crt"))
 	fmt.Fprintf(out, "  state:                      %s\n", stateDir)
 	fmt.Fprintf(out, "\nTry:\n  kubectl --kubeconfig %s -n %s get aurora\n", filepath.Join(stateDir, "kubeconfig-cloud"), env.TenantNamespace)
 	for _, t := range opts.targets {

@@ -40,6 +40,7 @@ type serverOptions struct {
 	metricsAddr   string
 	secureMetrics bool
 	probeAddr     string
+	console       consoleOptions
 	zap           zap.Options
 }
 
@@ -72,6 +73,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&opts.metricsAddr, "metrics-bind-address", "0", "Address of the Prometheus metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 for none).")
 	f.BoolVar(&opts.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	f.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address of the HTTP /healthz and /readyz probes (0 for none).")
+	bindConsoleFlags(f, &opts.console)
 	bindLogFlags(f, &opts.zap)
 	for _, required := range []string{"issuer", "tls-cert-file", "tls-key-file"} {
 		_ = cmd.MarkFlagRequired(required)
@@ -104,7 +106,11 @@ func runServer(ctx context.Context, opts serverOptions) error {
 	if err != nil {
 		return err
 	}
-	api, err := server.New(server.Options{Client: c, Verifier: verifier, TLS: tlsConfig, Inventory: inventory, Log: ctrl.Log.WithName("server")})
+	ui, err := consoleHandler(opts.console, opts.issuer)
+	if err != nil {
+		return err
+	}
+	api, err := server.New(server.Options{Client: c, Verifier: verifier, TLS: tlsConfig, Inventory: inventory, Console: ui, Log: ctrl.Log.WithName("server")})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
 	"github.com/aurora-cd/aurora/server"
+	"github.com/aurora-cd/aurora/server/console"
 )
 
 // systemNamespace holds the control plane's own objects (the auth service's signing keys).
@@ -89,7 +90,14 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 	if err := e.startTLS(); err != nil {
 		return err
 	}
+	// The REST API's address is chosen first: the auth service must know the Console's redirect URI.
+	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listening for the REST API: %w", err)
+	}
+	e.APIURL = "https://" + apiListener.Addr().String()
 	if err := e.startAuth(ctx); err != nil {
+		_ = apiListener.Close()
 		return err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -109,7 +117,7 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 		return err
 	}
 	e.onStop(e.StopHub)
-	if err := e.startAPI(ctx); err != nil {
+	if err := e.startAPI(ctx, apiListener); err != nil {
 		return err
 	}
 
@@ -173,7 +181,7 @@ func (e *Env) startAuth(ctx context.Context) error {
 	e.Issuer = fmt.Sprintf("https://%s", l.Addr().String())
 	srv, err := auth.NewServer(ctx, auth.ServerConfig{
 		Kubernetes: e.Cloud.Config, Issuer: e.Issuer, KeysNamespace: systemNamespace, KeysSecret: "aurora-auth-signing-keys",
-		MasterKey: masterKey, TLS: e.serverTLS,
+		MasterKey: masterKey, TLS: e.serverTLS, People: auth.PeopleConfig{ConsoleRedirectURIs: append([]string{e.ConsoleURL()}, e.opts.ConsoleRedirectURIs...)},
 	})
 	if err != nil {
 		_ = l.Close()
@@ -268,27 +276,30 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, erro
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) { return cond() })
 }
 
-// startAPI runs the REST API over TLS from the dev CA, verifying the auth service's tokens, reading
-// agent inventories from the Hub.
-func (e *Env) startAPI(ctx context.Context) error {
+// startAPI runs the REST API with the Console on l over TLS from the dev CA, verifying the auth
+// service's tokens, reading agent inventories from the Hub.
+func (e *Env) startAPI(ctx context.Context, l net.Listener) error {
 	c, err := client.New(e.Cloud.Config, client.Options{Scheme: scheme.New()})
 	if err != nil {
+		_ = l.Close()
 		return fmt.Errorf("creating the REST API's client: %w", err)
 	}
 	inventory, err := server.NewHubInventory(e.HubAddress, e.ClientTLS)
 	if err != nil {
+		_ = l.Close()
 		return fmt.Errorf("connecting the REST API to the Hub: %w", err)
 	}
-	e.onStop(func() { _ = inventory.Close() })
-	api, err := server.New(server.Options{Client: c, Verifier: e.verifier, TLS: e.serverTLS, Inventory: inventory, Log: e.opts.Log.WithName("server")})
+	ui, err := console.New(console.Config{Issuer: e.Issuer, PollInterval: e.opts.ConsolePollInterval})
 	if err != nil {
+		_ = l.Close()
+		return fmt.Errorf("configuring the Console: %w", err)
+	}
+	e.onStop(func() { _ = inventory.Close() })
+	api, err := server.New(server.Options{Client: c, Verifier: e.verifier, TLS: e.serverTLS, Inventory: inventory, Console: ui, Log: e.opts.Log.WithName("server")})
+	if err != nil {
+		_ = l.Close()
 		return fmt.Errorf("creating the REST API: %w", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("listening for the REST API: %w", err)
-	}
-	e.APIURL = "https://" + l.Addr().String()
 	e.onStop(runInBackground(e.opts.Log, "server", func(ctx context.Context) error { return api.Serve(ctx, l) }))
 	return waitFor(ctx, 30*time.Second, func() (bool, error) {
 		resp, err := e.HTTPClient.Get(e.APIURL + "/readyz")

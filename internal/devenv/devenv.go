@@ -40,6 +40,12 @@ type Options struct {
 	// StateDir, when set, receives what a client needs: endpoints.json, ca.crt, kubeconfig-<name>,
 	// credentials.json, the aurora CLI's config, and last ready.
 	StateDir string
+	// ConsoleRedirectURIs are more redirect URIs of the Console (OAuth client aurora-console) the
+	// auth service accepts, besides the Console of the environment's REST API (ConsoleURL).
+	ConsoleRedirectURIs []string
+	// ConsolePollInterval is how often the Console refreshes its pages. Default
+	// console.DefaultPollInterval.
+	ConsolePollInterval time.Duration
 	// DemoUser and DemoPassword are the login of the demo tenant's person (a tenant admin and
 	// deployer there), for the device flow and the Console. Default demo / aurora-demo-password.
 	DemoUser, DemoPassword string
