@@ -24,19 +24,19 @@ func TestEnvironmentsOf(t *testing.T) {
 		want []string
 	}{
 		{name: "a machine: its own tenant",
-			p: principal.Principal{Type: principal.Machine, Organization: "acme", Environment: "prod", Scopes: []string{"api:tenant:full"}, Tenants: []string{"staging"}},
+			p:    principal.Principal{Type: principal.Machine, Organization: "acme", Environment: "prod", Scopes: []string{"api:tenant:full"}, Tenants: []string{"staging"}},
 			want: []string{env("acme", "prod", "Production")}},
 		{name: "a user: the tenants of its tenants claim, of its organization",
-			p: principal.Principal{Type: principal.User, Organization: "acme", Environment: "prod", Scopes: []string{"api:deployment:full"}, Tenants: []string{"prod", "staging"}},
+			p:    principal.Principal{Type: principal.User, Organization: "acme", Environment: "prod", Scopes: []string{"api:deployment:full"}, Tenants: []string{"prod", "staging"}},
 			want: []string{env("acme", "prod", "Production"), env("acme", "staging", "")}},
 		{name: "a user of a tenant whose Tenant does not exist yet: its own still",
-			p: principal.Principal{Type: principal.User, Organization: "acme", Environment: "qa", Tenants: []string{"qa", "dev"}},
+			p:    principal.Principal{Type: principal.User, Organization: "acme", Environment: "qa", Tenants: []string{"qa", "dev"}},
 			want: []string{env("acme", "dev", ""), env("acme", "qa", "")}},
 		{name: "an organization admin: every tenant of the organization",
-			p: principal.Principal{Type: principal.User, Organization: "acme", Environment: "prod", Scopes: []string{"api:organization:full"}, Tenants: []string{"prod"}},
+			p:    principal.Principal{Type: principal.User, Organization: "acme", Environment: "prod", Scopes: []string{"api:organization:full"}, Tenants: []string{"prod"}},
 			want: []string{env("acme", "dev", ""), env("acme", "prod", "Production"), env("acme", "staging", "")}},
 		{name: "never another organization's, even when named",
-			p: principal.Principal{Type: principal.User, Organization: "globex", Environment: "prod", Tenants: []string{"prod", "staging"}},
+			p:    principal.Principal{Type: principal.User, Organization: "globex", Environment: "prod", Tenants: []string{"prod", "staging"}},
 			want: []string{env("globex", "prod", "")}},
 	}
 	for _, tt := range tests {
