@@ -53,6 +53,7 @@ type hubOptions struct {
 	peerKeyFile         string
 	peerCAFile          string
 	peerIdentity        string
+	peerServerName      string
 	previewKeyFile      string
 	previewBaseURL      string
 	metricsAddr         string
@@ -111,6 +112,8 @@ func newHubCommand() *cobra.Command {
 	f.StringVar(&opts.peerCertFile, "peer-cert-file", "", "PEM client certificate identifying this replica to the others (common name --peer-identity).")
 	f.StringVar(&opts.peerKeyFile, "peer-key-file", "", "PEM private key of --peer-cert-file.")
 	f.StringVar(&opts.peerCAFile, "peer-ca-file", "", "PEM CA bundle that signs the replicas' client and serving certificates.")
+	f.StringVar(&opts.peerServerName, "peer-server-name", "",
+		"Name the replicas' serving certificates are checked against when one calls another at its advertised address, such as the Hub Service's DNS name (empty: the advertised host).")
 	f.StringVar(&opts.peerIdentity, "peer-identity", hub.DefaultPeerIdentity, "Common name of the client certificate of a Hub replica.")
 	f.StringVar(&opts.previewKeyFile, "preview-key-file", "", "File holding the key (at least 32 bytes) that signs preview links; the same for every replica (empty: no preview links).")
 	f.StringVar(&opts.previewBaseURL, "preview-base-url", "", "https URL under which the HTTPS endpoint is reached from outside, the base of preview links.")
@@ -280,6 +283,7 @@ func hubCoordinationOptions(opts hubOptions, o *hub.Options) error {
 		if o.PeerTLS, err = tlsutil.ClientConfigWithCert(caPEM, certPEM, keyPEM); err != nil {
 			return fmt.Errorf("--peer-cert-file/--peer-key-file/--peer-ca-file: %w", err)
 		}
+		o.PeerTLS.ServerName = opts.peerServerName
 		o.PeerClientCAs = x509.NewCertPool()
 		if !o.PeerClientCAs.AppendCertsFromPEM(caPEM) {
 			return fmt.Errorf("--peer-ca-file %s: no PEM certificate found", opts.peerCAFile)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -81,4 +82,63 @@ func TestAllowedMethods(t *testing.T) {
 	if !slices.ContainsFunc(routes, func(r route) bool { return r.pattern == "/openapi.json" && r.public }) {
 		t.Error("/openapi.json must be public")
 	}
+}
+
+// TestOpenAPISchemasDocumentTheAnswers checks that the schemas of openapi.json name every JSON field
+// of the Go types the handlers answer with, so that a field added to an answer is documented.
+func TestOpenAPISchemasDocumentTheAnswers(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(OpenAPIDocument())
+	if err != nil {
+		t.Fatalf("loading openapi.json: %v", err)
+	}
+	schemas := doc.Components.Schemas
+	property := func(s *openapi3.Schema, name string) *openapi3.Schema {
+		if s == nil || s.Properties[name] == nil {
+			return nil
+		}
+		return s.Properties[name].Value
+	}
+	tests := []struct {
+		name   string
+		schema *openapi3.Schema
+		answer any
+	}{
+		{"TargetDeployment", schemas["TargetDeployment"].Value, TargetDeployment{}},
+		{"TargetDeployment.steps[]", property(schemas["TargetDeployment"].Value, "steps").Items.Value, RolloutStep{}},
+		{"TargetDeployment.blueGreen", property(schemas["TargetDeployment"].Value, "blueGreen"), RolloutBlueGreen{}},
+		{"StepPreview", schemas["StepPreview"].Value, StepPreview{}},
+		{"BlueGreenCondition", schemas["BlueGreenCondition"].Value, BlueGreenConditionView{}},
+		{"Step", schemas["Step"].Value, Step{}},
+		{"Step.deployment", property(schemas["Step"].Value, "deployment"), StepDeployment{}},
+		{"Role", schemas["Role"].Value, Role{}},
+		{"Environment", schemas["Environment"].Value, Environment{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.schema == nil {
+				t.Fatalf("openapi.json has no schema %s", tt.name)
+			}
+			for _, field := range jsonFieldNames(reflect.TypeOf(tt.answer)) {
+				if tt.schema.Properties[field] == nil {
+					t.Errorf("schema %s does not document the field %q", tt.name, field)
+				}
+			}
+		})
+	}
+}
+
+// jsonFieldNames are the JSON names of a struct's fields, those of embedded structs included.
+func jsonFieldNames(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "":
+			out = append(out, jsonFieldNames(f.Type)...)
+		case name != "":
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -75,6 +75,10 @@ type StepDeployment struct {
 	TotalSteps  int32  `json:"totalSteps"`
 	Weight      int32  `json:"weight"`
 	Message     string `json:"message"`
+	// Previews are the target's preview links by Service, when it has any.
+	Previews map[string]string `json:"previews,omitempty"`
+	// PreviewsExpireAt is when the first of those links expires (ISO 8601).
+	PreviewsExpireAt string `json:"previewsExpiresAtIso8601,omitempty"`
 }
 
 // StepPause is a pause gate.
@@ -206,7 +210,8 @@ func PipelineOf(d *deployv1alpha1.Deployment) Pipeline {
 		}
 		p.Steps = append(p.Steps, Step{
 			Type: "deployment", Status: targetStatusWord(ts), Ref: name, DependsOn: deps,
-			Deployment: &StepDeployment{ID: ts.RolloutName, Environment: name, Account: account, Step: ts.CurrentStep, TotalSteps: ts.TotalSteps, Weight: ts.Weight, Message: ts.Message},
+			Deployment: &StepDeployment{ID: ts.RolloutName, Environment: name, Account: account, Step: ts.CurrentStep, TotalSteps: ts.TotalSteps, Weight: ts.Weight, Message: ts.Message,
+				Previews: nilIfEmpty(deployv1alpha1.PreviewURLs(ts.Previews)), PreviewsExpireAt: firstExpiry(ts.Previews, "")},
 		})
 		for _, pa := range d.Status.PendingApprovals {
 			if pa.Target == name && !deployment.IsConstraintGate(pa.Gate) {
@@ -297,16 +302,51 @@ type TargetDeployment struct {
 	Steps       []RolloutStep     `json:"steps"`
 	Analysis    []RolloutAnalysis `json:"analysis"`
 	Webhooks    []RolloutWebhook  `json:"webhooks"`
-	Previews    map[string]string `json:"previews"`
+	// Previews are the preview links by Service (the latest link of each Service that has one).
+	Previews map[string]string `json:"previews"`
+	// PreviewsExpireAt is when the first of those links expires (ISO 8601); empty without links.
+	PreviewsExpireAt string `json:"previewsExpiresAtIso8601,omitempty"`
+	// BlueGreen is the progress of a blue/green strategy, from the Rollout's status.blueGreen.
+	BlueGreen *RolloutBlueGreen `json:"blueGreen,omitempty"`
 }
 
-// RolloutStep is one step of a target's strategy.
+// RolloutStep is one step of a target's strategy, or one condition of a blue/green strategy.
 type RolloutStep struct {
 	Index  int    `json:"index"`
 	Gate   string `json:"gate"`
 	Type   string `json:"type"`
 	Status string `json:"status"`
 	Weight *int32 `json:"weight,omitempty"`
+	// State and Message are a blue/green condition's state (Pending, Running, Paused,
+	// AwaitingApproval, Passed or Failed) and what it waits for or why it passed or failed.
+	State   string `json:"state,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Preview are the links an exposeServices step or condition made, once it made them.
+	Preview *StepPreview `json:"preview,omitempty"`
+}
+
+// StepPreview are the preview links of one exposeServices step: a URL per Service and when they
+// expire.
+type StepPreview struct {
+	Previews  map[string]string `json:"previews"`
+	ExpiresAt string            `json:"expiresAtIso8601"`
+}
+
+// RolloutBlueGreen is the progress of a blue/green strategy: the versions the active and preview
+// Services select and the state of every condition.
+type RolloutBlueGreen struct {
+	ActiveVersion  string                   `json:"activeVersion"`
+	PreviewVersion string                   `json:"previewVersion"`
+	Conditions     []BlueGreenConditionView `json:"conditions"`
+}
+
+// BlueGreenConditionView is the state of one blue/green condition.
+type BlueGreenConditionView struct {
+	Gate    string `json:"gate"`
+	Kind    string `json:"kind"`
+	State   string `json:"state"`
+	Status  string `json:"status"`
+	Message string `json:"message,omitempty"`
 }
 
 // RolloutAnalysis is an analysis step of a target's strategy.
@@ -329,8 +369,64 @@ var phaseWords = map[rolloutv1alpha1.Phase]deployv1alpha1.DeploymentState{
 	rolloutv1alpha1.PhaseRolledBack: deployv1alpha1.StateRolledBack, rolloutv1alpha1.PhaseCancelled: deployv1alpha1.StateCancelled,
 }
 
+// conditionWords maps blue/green condition states to status words.
+var conditionWords = map[rolloutv1alpha1.ConditionState]deployv1alpha1.DeploymentState{
+	rolloutv1alpha1.ConditionPending: deployv1alpha1.StateQueued, rolloutv1alpha1.ConditionRunning: deployv1alpha1.StateRunning,
+	rolloutv1alpha1.ConditionPaused: deployv1alpha1.StatePaused, rolloutv1alpha1.ConditionAwaitingApproval: deployv1alpha1.StateAwaitingApproval,
+	rolloutv1alpha1.ConditionPassed: deployv1alpha1.StateSucceeded, rolloutv1alpha1.ConditionFailed: deployv1alpha1.StateFailed,
+}
+
+// conditionWord is the status word of a blue/green condition state; UNKNOWN for another.
+func conditionWord(s rolloutv1alpha1.ConditionState) string {
+	if w, ok := conditionWords[s]; ok {
+		return string(w)
+	}
+	return StatusUnknown
+}
+
+// nilIfEmpty returns nil for an empty map, so that omitempty leaves it out.
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// firstExpiry is when the first link with a URL expires, among the previews of gate (all of them
+// when gate is empty), as ISO 8601; "" when none has a URL.
+func firstExpiry(previews []deployv1alpha1.PreviewLink, gate string) string {
+	var first *metav1.Time
+	for i, p := range previews {
+		if p.URL == "" || (gate != "" && p.Step != gate) {
+			continue
+		}
+		if first == nil || p.ExpiresAt.Before(first) {
+			first = &previews[i].ExpiresAt
+		}
+	}
+	return iso(first)
+}
+
+// stepPreview is the preview of the step or condition named gate: its links with a URL; nil when it
+// has none yet.
+func stepPreview(previews []deployv1alpha1.PreviewLink, gate string) *StepPreview {
+	var mine []deployv1alpha1.PreviewLink
+	for _, p := range previews {
+		if p.Step == gate {
+			mine = append(mine, p)
+		}
+	}
+	urls := deployv1alpha1.PreviewURLs(mine)
+	if len(urls) == 0 {
+		return nil
+	}
+	return &StepPreview{Previews: urls, ExpiresAt: firstExpiry(mine, gate)}
+}
+
 // TargetDeploymentOf is the view of one target's Rollout: its strategy's steps with their status
-// (done before the current step, the Rollout's state at it, QUEUED after).
+// (a canary's: done before the current step, the Rollout's state at it, QUEUED after; a
+// blue/green's conditions: their state in status.blueGreen), the preview links of
+// status.previews, and the blue/green progress.
 func TargetDeploymentOf(ro *rolloutv1alpha1.Rollout) TargetDeployment {
 	status := StatusUnknown
 	if w, ok := phaseWords[ro.Status.Phase]; ok {
@@ -341,7 +437,8 @@ func TargetDeploymentOf(ro *rolloutv1alpha1.Rollout) TargetDeployment {
 	td := TargetDeployment{
 		ID: ro.Name, PipelineID: ro.Spec.DeploymentName, Target: ro.Spec.Target, Environment: ro.Spec.Target, Account: ro.Spec.Account,
 		Status: status, Step: ro.Status.CurrentStep, TotalSteps: ro.Status.TotalSteps, Weight: ro.Status.Weight, Message: ro.Status.Message,
-		Steps: []RolloutStep{}, Analysis: []RolloutAnalysis{}, Webhooks: []RolloutWebhook{}, Previews: map[string]string{},
+		Steps: []RolloutStep{}, Analysis: []RolloutAnalysis{}, Webhooks: []RolloutWebhook{},
+		Previews: deployv1alpha1.PreviewURLs(ro.Status.Previews), PreviewsExpireAt: firstExpiry(ro.Status.Previews, ""),
 	}
 	stepStatus := func(i int) string { // i is 0-based, CurrentStep 1-based
 		switch {
@@ -368,12 +465,17 @@ func TargetDeploymentOf(ro *rolloutv1alpha1.Rollout) TargetDeployment {
 				rs.Type = "runWebhook"
 				td.Webhooks = append(td.Webhooks, RolloutWebhook{Gate: gate, Name: st.RunWebhook.Name})
 			case st.ExposeServices != nil:
-				rs.Type = "exposeServices"
+				rs.Type, rs.Preview = "exposeServices", stepPreview(ro.Status.Previews, gate)
 			}
 			td.Steps = append(td.Steps, rs)
 		}
 	}
 	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		td.BlueGreen = blueGreenOf(ro)
+		states := map[string]BlueGreenConditionView{}
+		for _, c := range td.BlueGreen.Conditions {
+			states[c.Gate] = c
+		}
 		n := 0
 		for _, group := range []struct {
 			kind  string
@@ -381,7 +483,12 @@ func TargetDeploymentOf(ro *rolloutv1alpha1.Rollout) TargetDeployment {
 		}{{deployment.RedirectTrafficAfterGate, bg.RedirectTrafficAfter}, {deployment.ShutDownOldVersionAfterGate, bg.ShutDownOldVersionAfter}} {
 			for i, cond := range group.conds {
 				gate := deployment.GateName(group.kind, i)
-				rs := RolloutStep{Index: n, Gate: gate, Status: stepStatus(n)}
+				rs := RolloutStep{Index: n, Gate: gate, Status: string(deployv1alpha1.StateQueued)}
+				if st, ok := states[gate]; ok {
+					rs.Status, rs.State, rs.Message = st.Status, st.State, st.Message
+				} else if ro.Status.Phase == rolloutv1alpha1.PhaseSucceeded {
+					rs.Status = string(deployv1alpha1.StateSucceeded)
+				}
 				switch {
 				case cond.Pause != nil:
 					rs.Type = "pause"
@@ -392,7 +499,7 @@ func TargetDeploymentOf(ro *rolloutv1alpha1.Rollout) TargetDeployment {
 					rs.Type = "runWebhook"
 					td.Webhooks = append(td.Webhooks, RolloutWebhook{Gate: gate, Name: cond.RunWebhook.Name})
 				case cond.ExposeServices != nil:
-					rs.Type = "exposeServices"
+					rs.Type, rs.Preview = "exposeServices", stepPreview(ro.Status.Previews, gate)
 				}
 				td.Steps = append(td.Steps, rs)
 				n++
@@ -400,4 +507,19 @@ func TargetDeploymentOf(ro *rolloutv1alpha1.Rollout) TargetDeployment {
 		}
 	}
 	return td
+}
+
+// blueGreenOf is the blue/green progress of a Rollout's status.blueGreen; the versions of the
+// Rollout's status and no conditions before the agent reported any.
+func blueGreenOf(ro *rolloutv1alpha1.Rollout) *RolloutBlueGreen {
+	out := &RolloutBlueGreen{ActiveVersion: ro.Status.StableRevision, PreviewVersion: ro.Status.CanaryRevision, Conditions: []BlueGreenConditionView{}}
+	bg := ro.Status.BlueGreen
+	if bg == nil {
+		return out
+	}
+	out.ActiveVersion, out.PreviewVersion = bg.ActiveVersion, bg.PreviewVersion
+	for _, c := range bg.Conditions {
+		out.Conditions = append(out.Conditions, BlueGreenConditionView{Gate: c.Gate, Kind: c.Kind, State: string(c.State), Status: conditionWord(c.State), Message: c.Message})
+	}
+	return out
 }

@@ -148,3 +148,107 @@ func TestPaginate(t *testing.T) {
 		t.Errorf("after a deletion: %v, want %v", rest, items[2:])
 	}
 }
+
+func TestTargetDeploymentPreviewsAndBlueGreen(t *testing.T) {
+	expires := metav1.NewTime(time.Date(2026, 11, 30, 12, 30, 0, 0, time.UTC))
+	later := metav1.NewTime(expires.Add(time.Hour))
+	expose := &deployv1alpha1.ExposeServicesStep{Services: []string{"web-preview"}}
+	blueGreen := &rolloutv1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{Name: "app-abcde-prod"},
+		Spec: rolloutv1alpha1.RolloutSpec{DeploymentName: "app-abcde", Target: "prod", Account: "prd", Strategy: deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{
+			ActiveService: "web", PreviewService: "web-preview",
+			RedirectTrafficAfter:    []deployv1alpha1.BlueGreenCondition{{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}}, {ExposeServices: expose}},
+			ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{{ExposeServices: &deployv1alpha1.ExposeServicesStep{Services: []string{"web"}}}},
+		}}},
+		Status: rolloutv1alpha1.RolloutStatus{Phase: rolloutv1alpha1.PhaseAwaitingApproval, CurrentStep: 2, TotalSteps: 3, StableRevision: "web-1", CanaryRevision: "web-2",
+			BlueGreen: &rolloutv1alpha1.BlueGreenStatus{ActiveVersion: "web-1", PreviewVersion: "web-2", Conditions: []rolloutv1alpha1.StrategyConditionStatus{
+				{Gate: "redirectTrafficAfter[0]", Kind: "pause", State: rolloutv1alpha1.ConditionAwaitingApproval, Message: "waiting for approval"},
+				{Gate: "redirectTrafficAfter[1]", Kind: "exposeServices", State: rolloutv1alpha1.ConditionPassed, Message: "preview links to web-preview for 5m"},
+				{Gate: "shutDownOldVersionAfter[0]", Kind: "exposeServices", State: rolloutv1alpha1.ConditionPending},
+			}},
+			Previews: []deployv1alpha1.PreviewLink{
+				{Service: "web-preview", Namespace: "web", URL: "https://hub.example/preview/t1/", ExpiresAt: expires, Step: "redirectTrafficAfter[1]"},
+				{Service: "api", Namespace: "web", ExpiresAt: later, Step: "redirectTrafficAfter[1]"}, // not signed yet
+			}},
+	}
+	td := TargetDeploymentOf(blueGreen)
+	if want := map[string]string{"web-preview": "https://hub.example/preview/t1/"}; !reflect.DeepEqual(td.Previews, want) {
+		t.Errorf("previews = %v, want %v", td.Previews, want)
+	}
+	if td.PreviewsExpireAt != "2026-11-30T12:30:00Z" {
+		t.Errorf("previewsExpiresAtIso8601 = %q", td.PreviewsExpireAt)
+	}
+	var steps []string
+	for _, s := range td.Steps {
+		steps = append(steps, s.Gate+" "+s.Type+" "+s.Status+" "+s.State)
+	}
+	if want := []string{
+		"redirectTrafficAfter[0] pause AWAITING_APPROVAL AwaitingApproval",
+		"redirectTrafficAfter[1] exposeServices SUCCEEDED Passed",
+		"shutDownOldVersionAfter[0] exposeServices QUEUED Pending",
+	}; !reflect.DeepEqual(steps, want) {
+		t.Errorf("steps = %q, want %q", steps, want)
+	}
+	if p := td.Steps[1].Preview; p == nil || !reflect.DeepEqual(*p, StepPreview{Previews: map[string]string{"web-preview": "https://hub.example/preview/t1/"}, ExpiresAt: "2026-11-30T12:30:00Z"}) {
+		t.Errorf("the exposeServices condition's preview = %+v", p)
+	}
+	if td.Steps[0].Preview != nil || td.Steps[2].Preview != nil {
+		t.Error("only the condition that made links shows a preview")
+	}
+	if td.Steps[1].Message != "preview links to web-preview for 5m" {
+		t.Errorf("message = %q", td.Steps[1].Message)
+	}
+	want := &RolloutBlueGreen{ActiveVersion: "web-1", PreviewVersion: "web-2", Conditions: []BlueGreenConditionView{
+		{Gate: "redirectTrafficAfter[0]", Kind: "pause", State: "AwaitingApproval", Status: "AWAITING_APPROVAL", Message: "waiting for approval"},
+		{Gate: "redirectTrafficAfter[1]", Kind: "exposeServices", State: "Passed", Status: "SUCCEEDED", Message: "preview links to web-preview for 5m"},
+		{Gate: "shutDownOldVersionAfter[0]", Kind: "exposeServices", State: "Pending", Status: "QUEUED"},
+	}}
+	if !reflect.DeepEqual(td.BlueGreen, want) {
+		t.Errorf("blueGreen = %+v, want %+v", td.BlueGreen, want)
+	}
+
+	blueGreen.Status = rolloutv1alpha1.RolloutStatus{}
+	td = TargetDeploymentOf(blueGreen)
+	if len(td.Previews) != 0 || td.PreviewsExpireAt != "" || td.BlueGreen == nil || len(td.BlueGreen.Conditions) != 0 {
+		t.Errorf("before the agent reports: previews %v (%q), blueGreen %+v", td.Previews, td.PreviewsExpireAt, td.BlueGreen)
+	}
+	for _, s := range td.Steps {
+		if s.Status != "QUEUED" || s.State != "" {
+			t.Errorf("before the agent reports, step %s is %s/%s", s.Gate, s.Status, s.State)
+		}
+	}
+
+	canary := &rolloutv1alpha1.Rollout{Spec: rolloutv1alpha1.RolloutSpec{Strategy: deployv1alpha1.Strategy{Canary: &deployv1alpha1.CanaryStrategy{Steps: []deployv1alpha1.CanaryStep{
+		{SetWeight: &deployv1alpha1.SetWeightStep{Weight: 25}}, {ExposeServices: expose}}}}},
+		Status: rolloutv1alpha1.RolloutStatus{Phase: rolloutv1alpha1.PhaseProgressing, CurrentStep: 3,
+			Previews: []deployv1alpha1.PreviewLink{{Service: "web-preview", URL: "https://hub.example/preview/t2/", ExpiresAt: later, Step: "steps[1]"}}}}
+	td = TargetDeploymentOf(canary)
+	if td.BlueGreen != nil {
+		t.Error("a canary has no blueGreen")
+	}
+	if p := td.Steps[1].Preview; td.Steps[1].Type != "exposeServices" || p == nil || p.Previews["web-preview"] != "https://hub.example/preview/t2/" || p.ExpiresAt != "2026-11-30T13:30:00Z" {
+		t.Errorf("the canary's exposeServices step = %+v (preview %+v)", td.Steps[1], p)
+	}
+}
+
+func TestPipelineStepShowsTheTargetsPreviews(t *testing.T) {
+	d := twoTargetDeployment()
+	expires := metav1.NewTime(time.Date(2026, 11, 30, 12, 30, 0, 0, time.UTC))
+	d.Status.Targets = []deployv1alpha1.TargetStatus{{Name: "staging", RolloutName: "app-abcde-staging",
+		Previews: []deployv1alpha1.PreviewLink{{Service: "web", URL: "https://hub.example/preview/t/", ExpiresAt: expires, Step: "steps[0]"}}}}
+	var staging, prod *StepDeployment
+	for _, s := range PipelineOf(d).Steps {
+		if s.Deployment != nil && s.Ref == "staging" {
+			staging = s.Deployment
+		}
+		if s.Deployment != nil && s.Ref == "prod" {
+			prod = s.Deployment
+		}
+	}
+	if staging == nil || !reflect.DeepEqual(staging.Previews, map[string]string{"web": "https://hub.example/preview/t/"}) || staging.PreviewsExpireAt != "2026-11-30T12:30:00Z" {
+		t.Errorf("staging's deployment step = %+v", staging)
+	}
+	if prod == nil || prod.Previews != nil || prod.PreviewsExpireAt != "" {
+		t.Errorf("prod has no previews, got %+v", prod)
+	}
+}

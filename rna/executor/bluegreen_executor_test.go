@@ -202,6 +202,43 @@ var _ = Describe("Blue/green", func() {
 		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(green)))
 	}, SpecTimeout(3*time.Minute))
 
+	It("lists the preview links of an exposeServices condition when its group starts, and passes it at once", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "bluegreen-expose")
+		blue := deployBlue(ctx, ns)
+		exposing := deployv1alpha1.BlueGreenStrategy{
+			ActiveService: app, PreviewService: app + "-preview",
+			RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{approvalCondition(),
+				{ExposeServices: &deployv1alpha1.ExposeServicesStep{Services: []string{app + "-preview"}, TTL: &deployv1alpha1.Timeout{Duration: 30, Unit: deployv1alpha1.Minutes}}}},
+			ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{{ExposeServices: &deployv1alpha1.ExposeServicesStep{Services: []string{app}}}},
+		}
+		r := blueGreenRollout(ns, "green", manifests("potato-facts:v2"), exposing)
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+
+		By("starting the redirectTrafficAfter group: a preview of the preview Service, the condition passed beside the approval")
+		r = waitForPhase(ctx, key, time.Minute, rolloutv1alpha1.PhaseAwaitingApproval)
+		started := time.Now()
+		Expect(r.Status.WaitingFor).To(Equal("redirectTrafficAfter[0]"))
+		Expect(r.Status.Previews).To(ConsistOf(And(HaveField("Service", app+"-preview"), HaveField("Namespace", ns),
+			HaveField("Step", "redirectTrafficAfter[1]"), HaveField("URL", ""))), "no Hub signs links in this suite")
+		Expect(r.Status.Previews[0].ExpiresAt.Time).To(BeTemporally("~", started.Add(30*time.Minute), time.Minute))
+		Expect(r.Status.BlueGreen.Conditions).To(HaveLen(3))
+		Expect(r.Status.BlueGreen.Conditions[1]).To(And(HaveField("Gate", "redirectTrafficAfter[1]"), HaveField("Kind", "exposeServices"),
+			HaveField("State", rolloutv1alpha1.ConditionPassed), HaveField("Message", "preview links to "+app+"-preview for 30m")))
+		Expect(r.Status.BlueGreen.Conditions[2]).To(HaveField("State", rolloutv1alpha1.ConditionPending))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(blue)), "an exposeServices condition does not switch the active Service alone")
+
+		By("approving the switch: the shutDownOldVersionAfter group's preview is listed too, and the old version goes")
+		decide(ctx, key, "switch", "redirectTrafficAfter[0]", deployv1alpha1.DecisionApprove)
+		r = waitForPhase(ctx, key, time.Minute, rolloutv1alpha1.PhaseSucceeded)
+		Expect(r.Status.Previews).To(HaveLen(2))
+		Expect(r.Status.Previews[1]).To(And(HaveField("Service", app), HaveField("Step", "shutDownOldVersionAfter[0]")))
+		Expect(r.Status.Previews[1].ExpiresAt.Time).To(BeTemporally("~", time.Now().Add(executor.DefaultPreviewTTL), time.Minute))
+		Expect(r.Status.BlueGreen.Conditions).To(HaveEach(HaveField("State", rolloutv1alpha1.ConditionPassed)))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(r.Status.CanaryRevision)))
+		Eventually(func() podCount { return podsOf(ctx, ns, blue) }).Should(Equal(podCount{}))
+	}, SpecTimeout(3*time.Minute))
+
 	It("rolls back a blue/green whose active Service does not exist, naming it", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "bluegreen-missing")
 		blue := deployBlue(ctx, ns)

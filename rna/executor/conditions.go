@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
@@ -90,9 +91,29 @@ type ConditionRunner interface {
 // starts (see NotYetSupported).
 type ConditionRunners map[ConditionKind]ConditionRunner
 
-// DefaultConditionRunners are the runners of the kinds the executor runs today: pause.
+// DefaultConditionRunners are the runners of the kinds the executor runs today: pause and
+// exposeServices.
 func DefaultConditionRunners() ConditionRunners {
-	return ConditionRunners{ConditionPause: PauseRunner{}}
+	return ConditionRunners{ConditionPause: PauseRunner{}, ConditionExposeServices: ExposeRunner{}}
+}
+
+// ExposeRunner runs exposeServices conditions. As the canary step of that kind, a condition passes
+// at once: the execution lists its preview links in the Rollout's status.previews (gate the
+// condition's) when its group starts, and has the Hub sign them (see expose.go). It takes no
+// decisions.
+type ExposeRunner struct{}
+
+// Run passes one exposeServices condition, naming its Services and how long their links live.
+func (ExposeRunner) Run(in ConditionInput) ConditionOutcome {
+	e := in.Condition.Spec.ExposeServices
+	if e == nil {
+		return ConditionOutcome{State: rolloutv1alpha1.ConditionFailed, Message: "not an exposeServices condition"}
+	}
+	if len(e.Services) == 0 {
+		return ConditionOutcome{State: rolloutv1alpha1.ConditionFailed, Message: "exposeServices.services: expected at least one Service"}
+	}
+	return ConditionOutcome{State: rolloutv1alpha1.ConditionPassed,
+		Message: fmt.Sprintf("preview links to %s for %s", strings.Join(e.Services, ", "), formatDuration(previewTTL(e)))}
 }
 
 // PauseRunner runs pause conditions: a timed pause passes after its duration or on a skip or

@@ -207,7 +207,11 @@ func (x *execution) execute(ctx context.Context) stage {
 		setRollingBack(x.rollout, reason, act.Message, x.now)
 		return stage{again: true}
 	}
-	x.expose(ctx, in.Plan, &act)
+	if bluegreen {
+		x.expose(ctx, blueGreenExposures(bgPlan, act.State.Step), &act)
+	} else {
+		x.expose(ctx, canaryExposures(in.Plan, act.State.Step), &act)
+	}
 	for _, s := range act.Started {
 		x.log.Info("Step started", "step", s.Gate(), "kind", s.Kind, "weight", s.Weight)
 		x.r.event(x.rollout, corev1.EventTypeNormal, "StepStarted", "Step", fmt.Sprintf("%s %s at weight %d%%", stepName(s), s.Kind, s.Weight))

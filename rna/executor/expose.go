@@ -28,30 +28,71 @@ type PreviewLinker interface {
 
 // exposeStep is the plan's step of an exposeServices step at index i, run at weight.
 func exposeStep(i int, weight int32, step *deployv1alpha1.ExposeServicesStep) Step {
-	ttl := DefaultPreviewTTL
-	if step.TTL != nil {
-		ttl = step.TTL.Get()
-	}
-	return Step{Index: i, Kind: ExposeServices, Weight: weight, Duration: ttl, Services: append([]string(nil), step.Services...)}
+	return Step{Index: i, Kind: ExposeServices, Weight: weight, Duration: previewTTL(step), Services: append([]string(nil), step.Services...)}
 }
 
-// newPreviews returns the previews that the exposeServices steps reached so far (the plan's steps up
-// to reached, 1-based) need and do not have yet: one per Service, in namespace, expiring a TTL
-// after now. A step's previews are made once: a step whose gate the existing previews name has them.
-func newPreviews(plan []Step, reached int32, existing []deployv1alpha1.PreviewLink, namespace string, now time.Time) []deployv1alpha1.PreviewLink {
+// exposure is what one exposeServices step or blue/green condition links to: its gate, its
+// Services and how long their links live.
+type exposure struct {
+	// gate names the step or condition: steps[i], redirectTrafficAfter[i] or shutDownOldVersionAfter[i].
+	gate string
+	// services are the Services to link to.
+	services []string
+	// ttl is how long the links live.
+	ttl time.Duration
+}
+
+// canaryExposures are the exposeServices steps of a canary plan that the execution reached (the
+// plan's steps up to reached, 1-based).
+func canaryExposures(plan []Step, reached int32) []exposure {
+	var out []exposure
+	for i := 0; i < len(plan) && int32(i) < reached; i++ {
+		if s := plan[i]; s.Kind == ExposeServices {
+			out = append(out, exposure{gate: s.Gate(), services: s.Services, ttl: s.Duration})
+		}
+	}
+	return out
+}
+
+// blueGreenExposures are the exposeServices conditions of the blue/green steps that the execution
+// reached (up to reached, 1-based): a group's conditions all start when its step starts.
+func blueGreenExposures(plan BlueGreenPlan, reached int32) []exposure {
+	var out []exposure
+	for i := 0; i < len(plan.Steps) && int32(i) < reached; i++ {
+		for _, c := range plan.group(plan.Steps[i].Kind) {
+			if e := c.Spec.ExposeServices; e != nil {
+				out = append(out, exposure{gate: c.Gate, services: e.Services, ttl: previewTTL(e)})
+			}
+		}
+	}
+	return out
+}
+
+// previewTTL is how long the links of an exposeServices step or condition live: its ttl, or
+// DefaultPreviewTTL.
+func previewTTL(step *deployv1alpha1.ExposeServicesStep) time.Duration {
+	if step.TTL != nil {
+		return step.TTL.Get()
+	}
+	return DefaultPreviewTTL
+}
+
+// newPreviews returns the previews that the exposures need and do not have yet: one per Service,
+// in namespace, expiring a TTL after now. An exposure's previews are made once: one whose gate the
+// existing previews name has them.
+func newPreviews(exposures []exposure, existing []deployv1alpha1.PreviewLink, namespace string, now time.Time) []deployv1alpha1.PreviewLink {
 	made := map[string]bool{}
 	for _, p := range existing {
 		made[p.Step] = true
 	}
 	var out []deployv1alpha1.PreviewLink
-	for i := 0; i < len(plan) && int32(i) < reached; i++ {
-		step := plan[i]
-		if step.Kind != ExposeServices || made[step.Gate()] {
+	for _, e := range exposures {
+		if made[e.gate] {
 			continue
 		}
-		expires := metav1.NewTime(now.Add(step.Duration).Truncate(time.Second))
-		for _, svc := range step.Services {
-			out = append(out, deployv1alpha1.PreviewLink{Service: svc, Namespace: namespace, ExpiresAt: expires, Step: step.Gate()})
+		expires := metav1.NewTime(now.Add(e.ttl).Truncate(time.Second))
+		for _, svc := range e.services {
+			out = append(out, deployv1alpha1.PreviewLink{Service: svc, Namespace: namespace, ExpiresAt: expires, Step: e.gate})
 		}
 	}
 	return out
@@ -68,12 +109,13 @@ func unsigned(previews []deployv1alpha1.PreviewLink, now time.Time) []int {
 	return out
 }
 
-// expose lists the previews of the exposeServices steps the action reached in the Rollout's status
-// and has the Hub sign their links; links it could not get yet are asked again soon (the action
-// requeues within previewRetry).
-func (x *execution) expose(ctx context.Context, plan []Step, act *Action) {
+// expose lists the previews of the exposures the action reached (exposeServices steps of a canary,
+// exposeServices conditions of a blue/green) in the Rollout's status and has the Hub sign their
+// links; links it could not get yet are asked again soon (the action requeues within
+// previewRetry).
+func (x *execution) expose(ctx context.Context, exposures []exposure, act *Action) {
 	status := &x.rollout.Status
-	added := newPreviews(plan, act.State.Step, status.Previews, x.namespace, x.now)
+	added := newPreviews(exposures, status.Previews, x.namespace, x.now)
 	for _, p := range added {
 		svc := &corev1.Service{}
 		if err := x.r.Client.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Service}, svc); err != nil || len(svc.Spec.Ports) != 1 {

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
 )
 
 func TestPlanStepsWithExposeServices(t *testing.T) {
@@ -60,9 +62,93 @@ func TestNewPreviews(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			NewWithT(t).Expect(newPreviews(plan, tt.reached, tt.existing, "app", now)).To(Equal(tt.want))
+			NewWithT(t).Expect(newPreviews(canaryExposures(plan, tt.reached), tt.existing, "app", now)).To(Equal(tt.want))
 		})
 	}
+}
+
+func exposeCondition(ttlMinutes int32, services ...string) deployv1alpha1.BlueGreenCondition {
+	e := &deployv1alpha1.ExposeServicesStep{Services: services}
+	if ttlMinutes > 0 {
+		e.TTL = &deployv1alpha1.Timeout{Duration: ttlMinutes, Unit: deployv1alpha1.Minutes}
+	}
+	return deployv1alpha1.BlueGreenCondition{ExposeServices: e}
+}
+
+func TestBlueGreenPreviews(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	at := func(d time.Duration) metav1.Time { return metav1.NewTime(now.Add(d)) }
+	plan := PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{ActiveService: "app", PreviewService: "app-preview",
+		RedirectTrafficAfter:    []deployv1alpha1.BlueGreenCondition{approvalCondition(), exposeCondition(30, "app-preview", "api")},
+		ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app")},
+	}, false)
+	redirect := []deployv1alpha1.PreviewLink{
+		{Service: "app-preview", Namespace: "app", ExpiresAt: at(30 * time.Minute), Step: "redirectTrafficAfter[1]"},
+		{Service: "api", Namespace: "app", ExpiresAt: at(30 * time.Minute), Step: "redirectTrafficAfter[1]"}}
+	shutDown := []deployv1alpha1.PreviewLink{{Service: "app", Namespace: "app", ExpiresAt: at(DefaultPreviewTTL), Step: "shutDownOldVersionAfter[0]"}}
+	tests := []struct {
+		name     string
+		reached  int32
+		existing []deployv1alpha1.PreviewLink
+		want     []deployv1alpha1.PreviewLink
+	}{
+		{name: "while the new version deploys", reached: 1},
+		{name: "the redirectTrafficAfter conditions start", reached: 2, want: redirect},
+		{name: "made already", reached: 2, existing: redirect},
+		{name: "the shutDownOldVersionAfter conditions start, the default ttl", reached: 3, existing: redirect, want: shutDown},
+		{name: "both groups reached at once", reached: 3, want: append(append([]deployv1alpha1.PreviewLink{}, redirect...), shutDown...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			NewWithT(t).Expect(newPreviews(blueGreenExposures(plan, tt.reached), tt.existing, "app", now)).To(Equal(tt.want))
+		})
+	}
+	NewWithT(t).Expect(blueGreenExposures(PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "web")}}, true), 1)).To(BeEmpty(), "a first deployment has no conditions")
+}
+
+func TestExposeRunner(t *testing.T) {
+	tests := []struct {
+		name    string
+		spec    deployv1alpha1.BlueGreenCondition
+		state   rolloutv1alpha1.ConditionState
+		message string
+	}{
+		{name: "passes at once, naming the Services and the ttl", spec: exposeCondition(30, "web", "api"),
+			state: rolloutv1alpha1.ConditionPassed, message: "preview links to web, api for 30m"},
+		{name: "the default ttl", spec: exposeCondition(0, "web"), state: rolloutv1alpha1.ConditionPassed, message: "preview links to web for 5m"},
+		{name: "no Services", spec: exposeCondition(0), state: rolloutv1alpha1.ConditionFailed, message: "exposeServices.services: expected at least one Service"},
+		{name: "another kind", spec: approvalCondition(), state: rolloutv1alpha1.ConditionFailed, message: "not an exposeServices condition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			out := ExposeRunner{}.Run(ConditionInput{Condition: Condition{Gate: "redirectTrafficAfter[0]", Kind: ConditionKindOf(tt.spec), Spec: tt.spec}, Since: t0, Now: t0})
+			g.Expect(out.State).To(Equal(tt.state))
+			g.Expect(out.Message).To(Equal(tt.message))
+			g.Expect(out.ActedOn).To(BeFalse())
+		})
+	}
+}
+
+func TestBlueGreenWithExposeServices(t *testing.T) {
+	g := NewWithT(t)
+	plan := PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{ActiveService: "app",
+		RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app-preview"), approvalCondition()}}, false)
+	g.Expect(plan.Redirect[0].Kind).To(Equal(ConditionExposeServices))
+	g.Expect(unsupportedConditions(&deployv1alpha1.BlueGreenStrategy{ActiveService: "app",
+		RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app-preview")}}, DefaultConditionRunners())).To(Succeed())
+
+	act := NextBlueGreenAction(context.Background(), input(t0.Add(5*time.Second), plan.Steps, nil, blueGreen(1, t0, 10, 10)), plan, DefaultConditionRunners())
+	g.Expect(act.Outcome).To(Equal(OutcomeAwaitingApproval), "the approval beside it still waits")
+	g.Expect(act.State.Step).To(BeEquivalentTo(2))
+	g.Expect(act.State.Passed).To(Equal([]string{"redirectTrafficAfter[0]"}))
+	g.Expect(act.Conditions[0]).To(Equal(rolloutv1alpha1.StrategyConditionStatus{Gate: "redirectTrafficAfter[0]", Kind: "exposeServices",
+		State: rolloutv1alpha1.ConditionPassed, Message: "preview links to app-preview for 5m"}))
+
+	onlyExpose := PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{ActiveService: "app",
+		RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app-preview")}}, false)
+	act = NextBlueGreenAction(context.Background(), input(t0.Add(5*time.Second), onlyExpose.Steps, nil, blueGreen(1, t0, 10, 10)), onlyExpose, DefaultConditionRunners())
+	g.Expect(act.Outcome).To(Equal(OutcomeFinalize), "with nothing else to wait for, the switch and the shut-down follow in the same pass")
 }
 
 func TestUnsignedAndURLs(t *testing.T) {
