@@ -60,6 +60,7 @@ func TestBuild(t *testing.T) {
 	}
 	g.Expect(names).To(Equal([]string{"Namespace/agents", "CustomResourceDefinition/rollouts.rollout.aurora.dev", "ServiceAccount/aurora-rna",
 		"ClusterRole/aurora-rna", "ClusterRoleBinding/aurora-rna", "ClusterRole/aurora-rna-executor", "ClusterRole/aurora-rna-executor-defaults",
+		"ClusterRole/aurora-rna-executor-traffic",
 		"ClusterRoleBinding/aurora-rna-executor", "Role/aurora-rna-leader-election", "RoleBinding/aurora-rna-leader-election",
 		"PodDisruptionBudget/aurora-rna", "ConfigMap/rna-config", "Secret/rna-client-credentials", "ConfigMap/rna-hub-ca", "Deployment/aurora-rna"}))
 
