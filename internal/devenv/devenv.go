@@ -156,7 +156,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 			log.Info("Reusing the state directory", "stateDir", opts.StateDir)
 			// An error from here on may come from what the earlier run left.
 			defer func() {
-				if err != nil {
+				if err != nil && ctx.Err() == nil {
 					err = fmt.Errorf("%w (state directory %s from an earlier run: if it cannot be repaired, %s)", err, opts.StateDir, freshFlagAdvice)
 				}
 			}()
@@ -196,6 +196,9 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	if opts.StateDir != "" {
+		if err := e.state.markComplete(); err != nil {
+			return nil, err
+		}
 		if err := e.writeState(opts.StateDir); err != nil {
 			return nil, err
 		}

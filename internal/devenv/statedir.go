@@ -52,12 +52,17 @@ type persistedState struct {
 	Targets []string `json:"targets"`
 	// Created is when the directory was first used.
 	Created time.Time `json:"created"`
+	// Complete says a start came up on the directory: from then on each cluster's data must be there.
+	// Before, a start continues what an interrupted first start began.
+	Complete bool `json:"complete"`
 }
 
 // stateDir is a state directory held by this process.
 type stateDir struct {
 	path string
 	lock *os.File
+	// recorded is state.json's content.
+	recorded persistedState
 	// reused says whether an earlier run left the clusters and keys this start continues with.
 	reused bool
 	ca     *tlsutil.CA
@@ -138,7 +143,7 @@ func lockStateDir(path string) (*os.File, error) {
 // deletes files it did not write.
 func knownStateEntry(name string) bool {
 	switch name {
-	case lockFileName, stateFileName, caKeyPairName + ".crt", caKeyPairName + ".key", masterKeyFile, previewKeyFile, clustersDirName,
+	case lockFileName, stateFileName, stateFileName + ".tmp", caKeyPairName + ".crt", caKeyPairName + ".key", masterKeyFile, previewKeyFile, clustersDirName,
 		readyFileName, "endpoints.json", "credentials.json", "config":
 		return true
 	}
@@ -198,12 +203,32 @@ func (s *stateDir) create(opts Options) error {
 		}
 	}
 	// state.json last: a directory without it is not reused.
-	data, err := json.MarshalIndent(persistedState{Format: stateFormat, Organization: opts.Organization, Environment: opts.Environment,
-		Targets: opts.Targets, Created: time.Now().UTC().Truncate(time.Second)}, "", "  ")
+	s.recorded = persistedState{Format: stateFormat, Organization: opts.Organization, Environment: opts.Environment,
+		Targets: opts.Targets, Created: time.Now().UTC().Truncate(time.Second)}
+	return s.saveRecorded()
+}
+
+// markComplete records that a start came up on the directory.
+func (s *stateDir) markComplete() error {
+	if s.recorded.Complete {
+		return nil
+	}
+	s.recorded.Complete = true
+	return s.saveRecorded()
+}
+
+// saveRecorded writes state.json (atomically: a crash leaves the old or the new file).
+func (s *stateDir) saveRecorded() error {
+	data, err := json.MarshalIndent(s.recorded, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", stateFileName, err)
 	}
-	if err := os.WriteFile(filepath.Join(s.path, stateFileName), append(data, '\n'), keyFilePerm); err != nil {
+	path := filepath.Join(s.path, stateFileName)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), keyFilePerm); err != nil {
+		return fmt.Errorf("saving %s: %w", stateFileName, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("saving %s: %w", stateFileName, err)
 	}
 	return nil
@@ -238,11 +263,14 @@ func (s *stateDir) load(data []byte, opts Options) error {
 	if s.previewKey, err = readKeyFile(filepath.Join(s.path, previewKeyFile), parsePreviewKey); err != nil {
 		return broken(previewKeyFile, err)
 	}
-	for _, name := range append([]string{"cloud"}, opts.Targets...) {
-		if _, err := os.Stat(filepath.Join(s.clusterDataDir(name), "etcd")); err != nil {
-			return broken("the data of cluster "+name, err)
+	if st.Complete {
+		for _, name := range append([]string{"cloud"}, opts.Targets...) {
+			if _, err := os.Stat(filepath.Join(s.clusterDataDir(name), "etcd")); err != nil {
+				return broken("the data of cluster "+name, err)
+			}
 		}
 	}
+	s.recorded = st
 	s.reused = true
 	return nil
 }
