@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -17,6 +16,7 @@ type devOptions struct {
 	stateDir string
 	targets  []string
 	nodes    int
+	fresh    bool
 	zap      zap.Options
 }
 
@@ -33,7 +33,12 @@ func newDevCommand() *cobra.Command {
 			"Agent with its Rollout executor per target. It writes what a client needs into --state-dir:\n" +
 			"endpoints.json, ca.crt, kubeconfig-cloud and kubeconfig-<target>, credentials.json (a\n" +
 			"deployer's client id and secret, and the login of the demo user, a tenant admin), config, and\n" +
-			"last ready. Stops everything on Ctrl-C.",
+			"last ready. Stops everything on Ctrl-C.\n\n" +
+			"A second start with the same --state-dir reuses it: the clusters come back with their\n" +
+			"objects (the tenant, its credentials with the same client ids and secrets, the demo user, the\n" +
+			"Deployments, the applications in the targets) on new ports, and the files above are rewritten.\n" +
+			"A directory another aurora dev is running on is refused; --fresh deletes what an earlier run\n" +
+			"left there and starts from nothing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd, opts) },
 	}
@@ -41,6 +46,7 @@ func newDevCommand() *cobra.Command {
 	f.StringVar(&opts.stateDir, "state-dir", ".aurora/dev", "Directory to write endpoints, CA, kubeconfigs and credentials into.")
 	f.StringSliceVar(&opts.targets, "targets", []string{"staging", "prod"}, "Agent identifiers of the target clusters to start.")
 	f.IntVar(&opts.nodes, "nodes", 3, "Simulated nodes per target cluster.")
+	f.BoolVar(&opts.fresh, "fresh", false, "Delete what an earlier run left in --state-dir (clusters, tenant, credentials) and start from nothing.")
 	bindLogFlags(f, &opts.zap)
 	return cmd
 }
@@ -51,15 +57,12 @@ func runDev(cmd *cobra.Command, opts devOptions) error {
 	if err != nil {
 		return fmt.Errorf("--state-dir: %w", err)
 	}
-	env, err := devenv.Start(cmd.Context(), devenv.Options{Targets: opts.targets, TargetNodes: opts.nodes, StateDir: stateDir,
+	env, err := devenv.Start(cmd.Context(), devenv.Options{Targets: opts.targets, TargetNodes: opts.nodes, StateDir: stateDir, Fresh: opts.fresh,
 		Log: ctrl.Log.WithName("dev")})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		_ = os.Remove(filepath.Join(stateDir, "ready"))
-		env.Stop()
-	}()
+	defer env.Stop() // removes ready first, then stops every process, then releases the state directory
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "\nAurora is running.\n")
 	fmt.Fprintf(out, "  auth service (OIDC issuer): %s\n", env.Issuer)

@@ -12,12 +12,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
@@ -44,7 +47,10 @@ const systemNamespace = "aurora-system"
 // Hub and the REST API.
 func (e *Env) startControlPlane(ctx context.Context) error {
 	log := e.opts.Log
-	mgr, err := ctrl.NewManager(e.Cloud.Config, ctrl.Options{Scheme: scheme.New(), Metrics: metricsserver.Options{BindAddress: "0"}})
+	// Environments started one after another in a process (a restart on the same state directory)
+	// share controller names.
+	mgr, err := ctrl.NewManager(e.Cloud.Config, ctrl.Options{Scheme: scheme.New(), Metrics: metricsserver.Options{BindAddress: "0"},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)}})
 	if err != nil {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
@@ -67,14 +73,15 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 	e.onStop(runInBackground(log, "controllers", mgr.Start))
 
 	log.Info("Creating the tenant", "organization", e.opts.Organization, "environment", e.opts.Environment)
-	if err := e.CloudClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}}); err != nil {
+	// On a reused state directory everything created here exists already.
+	if err := e.CloudClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", systemNamespace, err)
 	}
 	tn := &iamv1alpha1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Name: e.opts.Organization + "-" + e.opts.Environment},
 		Spec:       iamv1alpha1.TenantSpec{Organization: e.opts.Organization, Environment: e.opts.Environment, DisplayName: "Aurora demo"},
 	}
-	if err := e.CloudClient.Create(ctx, tn); err != nil {
+	if err := e.CloudClient.Create(ctx, tn); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the tenant: %w", err)
 	}
 	if err := waitFor(ctx, time.Minute, func() (bool, error) {
@@ -111,8 +118,12 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 	}
 	e.PreviewURL = "https://" + l.Addr().String()
 	_ = l.Close()
-	e.previewKey = make([]byte, 32)
-	_, _ = rand.Read(e.previewKey) // crypto/rand.Read never fails.
+	if e.state != nil {
+		e.previewKey = e.state.previewKey
+	} else {
+		e.previewKey = make([]byte, 32)
+		_, _ = rand.Read(e.previewKey) // crypto/rand.Read never fails.
+	}
 	if err := e.StartHub(ctx); err != nil {
 		return err
 	}
@@ -147,13 +158,17 @@ func (e *Env) createDemoUser(ctx context.Context) error {
 	return nil
 }
 
-// startTLS makes the CA and the serving certificate of the auth service and the Hub.
+// startTLS makes (or takes from the state directory) the CA, and issues the serving certificate of
+// the auth service, the Hub and the REST API.
 func (e *Env) startTLS() error {
-	ca, err := tlsutil.NewCA("aurora dev CA", 30*24*time.Hour)
-	if err != nil {
+	var ca *tlsutil.CA
+	var err error
+	if e.state != nil {
+		ca = e.state.ca
+	} else if ca, err = tlsutil.NewCA("aurora dev CA", servingValidity); err != nil {
 		return fmt.Errorf("creating the CA: %w", err)
 	}
-	certPEM, keyPEM, err := ca.IssueServing([]string{"127.0.0.1", "localhost"}, 30*24*time.Hour)
+	certPEM, keyPEM, err := ca.IssueServing([]string{"127.0.0.1", "localhost"}, servingValidity)
 	if err != nil {
 		return fmt.Errorf("issuing the serving certificate: %w", err)
 	}
@@ -170,9 +185,14 @@ func (e *Env) startTLS() error {
 
 // startAuth runs the auth service and builds the token verifier of the Hub.
 func (e *Env) startAuth(ctx context.Context) error {
-	masterKey, err := envelope.NewMasterKey()
-	if err != nil {
-		return fmt.Errorf("creating the master key: %w", err)
+	var masterKey []byte
+	if e.state != nil {
+		masterKey = e.state.masterKey // the signing keys in the cloud cluster are sealed with it
+	} else {
+		var err error
+		if masterKey, err = envelope.NewMasterKey(); err != nil {
+			return fmt.Errorf("creating the master key: %w", err)
+		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -242,8 +262,8 @@ func (e *Env) StopHub() {
 	}
 }
 
-// createCredential creates a MachineCredential in the tenant namespace and returns its client id
-// and secret, once issued.
+// createCredential creates a MachineCredential in the tenant namespace (or keeps the one a
+// reused state directory holds) and returns its client id and secret, once issued.
 func (e *Env) createCredential(ctx context.Context, name string, scopes []iamv1alpha1.Scope, agents []string) (string, string, error) {
 	role := iamv1alpha1.RoleDeployer
 	if slices.Contains(scopes, iamv1alpha1.ScopeTenantFull) {
@@ -251,7 +271,7 @@ func (e *Env) createCredential(ctx context.Context, name string, scopes []iamv1a
 	}
 	mc := &iamv1alpha1.MachineCredential{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.TenantNamespace},
 		Spec: iamv1alpha1.MachineCredentialSpec{Scopes: scopes, AgentIdentifiers: agents, Roles: []string{role}}}
-	if err := e.CloudClient.Create(ctx, mc); err != nil {
+	if err := e.CloudClient.Create(ctx, mc); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", "", fmt.Errorf("creating credential %s: %w", name, err)
 	}
 	// The controller writes the Secret before the hash that verifies it: wait for the hash.

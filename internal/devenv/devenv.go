@@ -38,7 +38,11 @@ type Options struct {
 	// HeartbeatInterval of the tunnels. Default 2s.
 	HeartbeatInterval time.Duration
 	// StateDir, when set, receives what a client needs: endpoints.json, ca.crt, kubeconfig-<name>,
-	// credentials.json, the aurora CLI's config, and last ready.
+	// credentials.json, the aurora CLI's config, and last ready. It also keeps what a restart reuses:
+	// state.json, the dev CA's key, the auth service's master key, the preview-link key and each
+	// cluster's etcd data under clusters/. A start on a directory an earlier run left continues with
+	// its tenant, credentials, users and Deployments; a directory in use by a running environment is
+	// refused.
 	StateDir string
 	// ConsoleRedirectURIs are more redirect URIs of the Console (OAuth client aurora-console) the
 	// auth service accepts, besides the Console of the environment's REST API (ConsoleURL).
@@ -46,6 +50,8 @@ type Options struct {
 	// ConsolePollInterval is how often the Console refreshes its pages. Default
 	// console.DefaultPollInterval.
 	ConsolePollInterval time.Duration
+	// Fresh deletes what an earlier run left in StateDir before starting.
+	Fresh bool
 	// DemoUser and DemoPassword are the login of the demo tenant's person (a tenant admin and
 	// deployer there), for the device flow and the Console. Default demo / aurora-demo-password.
 	DemoUser, DemoPassword string
@@ -112,6 +118,8 @@ type Env struct {
 	// previewKey signs preview links; the same across Hub restarts.
 	previewKey []byte
 	authSrv    *auth.Server
+	// state is the held state directory, or nil without Options.StateDir.
+	state *stateDir
 
 	mu      sync.Mutex
 	stops   []func() // in start order; Stop runs them in reverse
@@ -144,22 +152,38 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 			e.Stop()
 		}
 	}()
+	log := opts.Log
+	if opts.StateDir != "" {
+		if e.state, err = openStateDir(opts.StateDir, opts); err != nil {
+			return nil, err
+		}
+		e.onStop(e.state.unlock) // runs last
+		if e.state.reused {
+			log.Info("Reusing the state directory", "stateDir", opts.StateDir)
+			// An error from here on may come from what the earlier run left.
+			defer func() {
+				if err != nil && ctx.Err() == nil {
+					err = fmt.Errorf("%w (state directory %s from an earlier run: if it cannot be repaired, %s)", err, opts.StateDir, freshFlagAdvice)
+				}
+			}()
+		}
+	}
 	crdDir, err := writeCRDs()
 	if err != nil {
 		return nil, err
 	}
 	e.onStop(func() { _ = os.RemoveAll(crdDir) })
 
-	log := opts.Log
 	log.Info("Starting the cloud cluster")
-	if e.Cloud, err = testcluster.StartAPI(ctx, testcluster.Options{Name: "cloud", Scheme: scheme.New(), CRDDirectoryPaths: []string{crdDir}}); err != nil {
+	if e.Cloud, err = testcluster.StartAPI(ctx, testcluster.Options{Name: "cloud", Scheme: scheme.New(), CRDDirectoryPaths: []string{crdDir}, DataDir: e.clusterDataDir("cloud")}); err != nil {
 		return nil, fmt.Errorf("starting the cloud cluster: %w", err)
 	}
 	e.onStop(func() { _ = e.Cloud.Stop() })
 	e.CloudClient = e.Cloud.Client
 	for _, id := range opts.Targets {
 		log.Info("Starting a target cluster", "agent", id, "nodes", opts.TargetNodes)
-		c, err := testcluster.StartFull(ctx, testcluster.Options{Name: id, Scheme: scheme.New(), CRDDirectoryPaths: []string{crdDir}, Nodes: opts.TargetNodes})
+		c, err := testcluster.StartFull(ctx, testcluster.Options{Name: id, Scheme: scheme.New(), CRDDirectoryPaths: []string{crdDir}, Nodes: opts.TargetNodes,
+			DataDir: e.clusterDataDir(id)})
 		if err != nil {
 			return nil, fmt.Errorf("starting target cluster %s: %w", id, err)
 		}
@@ -178,6 +202,9 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	if opts.StateDir != "" {
+		if err := e.state.markComplete(); err != nil {
+			return nil, err
+		}
 		if err := e.writeState(opts.StateDir); err != nil {
 			return nil, err
 		}
@@ -186,8 +213,12 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	return e, nil
 }
 
-// Stop stops everything, the latest started first. It is safe to call more than once.
+// Stop stops everything, the latest started first, and then releases the state directory; its
+// ready file goes first. It is safe to call more than once.
 func (e *Env) Stop() {
+	if e.opts.StateDir != "" && e.state != nil {
+		_ = os.Remove(filepath.Join(e.opts.StateDir, readyFileName))
+	}
 	e.mu.Lock()
 	stops := e.stops
 	e.stops = nil
@@ -195,6 +226,15 @@ func (e *Env) Stop() {
 	for i := len(stops) - 1; i >= 0; i-- {
 		stops[i]()
 	}
+}
+
+// clusterDataDir is the persistent data directory of a cluster in the state directory, or "" (a
+// temporary one) without a state directory.
+func (e *Env) clusterDataDir(name string) string {
+	if e.state == nil {
+		return ""
+	}
+	return e.state.clusterDataDir(name)
 }
 
 func (e *Env) onStop(f func()) {

@@ -33,6 +33,11 @@ type Options struct {
 	Scheme *runtime.Scheme
 	// Nodes is how many simulated nodes a full cluster gets; StartAPI ignores it. Default: 3.
 	Nodes int
+	// DataDir, when set, is a persistent directory for etcd's data and the API server's
+	// service-account signing key: Stop leaves it, and a later start with the same DataDir comes back
+	// with the same objects (on new ports, with new serving and client certificates). Empty: both
+	// live in the cluster's temporary directory, which Stop removes.
+	DataDir string
 }
 
 // Cluster is a running cluster. Call Stop when done, typically from DeferCleanup or t.Cleanup.
@@ -121,7 +126,12 @@ func start(ctx context.Context, kind ClusterKind, opts Options) (_ *Cluster, err
 		return nil, fmt.Errorf("create log directory: %w", err)
 	}
 
-	if c.controlPlane, err = startControlPlane(ctx, dir, binDir); err != nil {
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	if c.controlPlane, err = startControlPlane(ctx, dir, binDir, opts.DataDir); err != nil {
 		return nil, err
 	}
 	c.recordControlPlaneProcesses()

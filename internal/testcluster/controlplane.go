@@ -47,7 +47,7 @@ func startTimeout(ctx context.Context) time.Duration {
 
 // startControlPlane starts envtest's etcd and kube-apiserver with their working directories, logs and
 // wrapper scripts in the cluster directory dir. A start that fails quickly is retried with fresh ports.
-func startControlPlane(ctx context.Context, dir, binDir string) (*envtest.ControlPlane, error) {
+func startControlPlane(ctx context.Context, dir, binDir, dataDir string) (*envtest.ControlPlane, error) {
 	logs := map[string]string{
 		etcdBinary:      filepath.Join(dir, "logs", etcdBinary+".log"),
 		apiServerBinary: filepath.Join(dir, "logs", apiServerBinary+".log"),
@@ -62,7 +62,7 @@ func startControlPlane(ctx context.Context, dir, binDir string) (*envtest.Contro
 
 	var errs []error
 	for attempt := 1; attempt <= controlPlaneAttempts; attempt++ {
-		plane, began, err := startControlPlaneAttempt(ctx, dir, attempt, wrappers, logs)
+		plane, began, err := startControlPlaneAttempt(ctx, dir, dataDir, attempt, wrappers, logs)
 		if err == nil {
 			return plane, nil
 		}
@@ -84,9 +84,9 @@ func startControlPlane(ctx context.Context, dir, binDir string) (*envtest.Contro
 }
 
 // startControlPlaneAttempt makes one attempt at starting etcd and kube-apiserver, with fresh
-// directories and ports and truncated logs. It returns the control plane (also on error, to be
-// stopped) and when the attempt began.
-func startControlPlaneAttempt(ctx context.Context, dir string, attempt int, wrappers, logs map[string]string) (*envtest.ControlPlane, time.Time, error) {
+// directories (or, with a persistent data directory, the same ones) and ports and truncated logs. It
+// returns the control plane (also on error, to be stopped) and when the attempt began.
+func startControlPlaneAttempt(ctx context.Context, dir, persistentDir string, attempt int, wrappers, logs map[string]string) (*envtest.ControlPlane, time.Time, error) {
 	began := time.Now()
 	logFiles := map[string]*os.File{}
 	defer func() {
@@ -104,9 +104,19 @@ func startControlPlaneAttempt(ctx context.Context, dir string, attempt int, wrap
 	timeout := startTimeout(ctx)
 	certDir := filepath.Join(dir, fmt.Sprintf("kube-apiserver-%d", attempt))
 	dataDir := filepath.Join(dir, fmt.Sprintf("etcd-%d", attempt))
+	if persistentDir != "" {
+		certDir, dataDir = filepath.Join(persistentDir, persistentAPIServerDir), filepath.Join(persistentDir, persistentEtcdDir)
+	}
 	for _, d := range []string{certDir, dataDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, began, fmt.Errorf("create control plane directory: %w", err)
+		}
+	}
+	var servingCA []byte
+	if persistentDir != "" {
+		var err error
+		if servingCA, err = preparePersistentCertDir(certDir); err != nil {
+			return nil, began, err
 		}
 	}
 	plane := &envtest.ControlPlane{
@@ -120,6 +130,10 @@ func startControlPlaneAttempt(ctx context.Context, dir string, attempt int, wrap
 			Out: logFiles[apiServerBinary], Err: logFiles[apiServerBinary],
 			StartTimeout: timeout, StopTimeout: stopTimeout,
 		},
+	}
+	if servingCA != nil {
+		// envtest keeps the serving certificate it finds in CertDir and then trusts only this CA.
+		plane.APIServer.SecureServing.CA = servingCA
 	}
 	return plane, began, plane.Start() // Start returns before the deferred Close
 }

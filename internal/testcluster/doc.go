@@ -26,6 +26,9 @@
 //     whose owner is gone: it SIGKILLs the recorded processes whose command line still names that
 //     directory (so a reused pid is never hit) and removes the directory.
 //
+// Options.DataDir keeps etcd's data and the API server's service-account signing key in a directory
+// that Stop leaves: a later start on it comes back with the same objects (`aurora dev` restarts so).
+//
 // Set AURORA_TESTCLUSTER_KEEP_DIR=true to keep a cluster's directory (logs, kubeconfigs) after Stop.
 //
 // The package is Linux-only: it relies on /proc, process groups and parent-death signals.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -40,12 +41,13 @@ func simulatedNode(name string) *corev1.Node {
 	}
 }
 
-// createSimulatedNodes creates n simulated nodes and returns their names.
+// createSimulatedNodes creates n simulated nodes and returns their names. Nodes that exist already
+// (a cluster restarted on a persistent data directory) are kept.
 func createSimulatedNodes(ctx context.Context, c client.Client, n int) ([]string, error) {
 	names := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
 		node := simulatedNode(simulatedNodeName(i))
-		if err := c.Create(ctx, node); err != nil {
+		if err := c.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
 			return names, fmt.Errorf("create node %s: %w", node.Name, err)
 		}
 		names = append(names, node.Name)
