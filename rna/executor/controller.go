@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -55,6 +56,12 @@ type Reconciler struct {
 	// MaxConcurrentReconciles is how many Rollouts run their passes at once. Default:
 	// DefaultMaxConcurrentReconciles.
 	MaxConcurrentReconciles int
+	// ConfigNamespace holds the tenant's secret store (Secret aurora-secrets) and metric providers
+	// (ConfigMap aurora-metric-providers): the agent's own namespace. Default: each Rollout's
+	// namespace.
+	ConfigNamespace string
+	// HTTPClient makes metric queries and webhook calls. Default: TLS 1.2 or newer, 30s timeout.
+	HTTPClient *http.Client
 }
 
 // SetupWithManager registers the executor with mgr: it watches mirrored Rollouts (their creation

@@ -67,6 +67,14 @@ type ExecutionInput struct {
 	Decisions []rolloutv1alpha1.RolloutDecision
 	// Workloads are the workloads, in order.
 	Workloads []WorkloadView
+	// Queries are spec.analysis.queries, for analysis steps.
+	Queries []deployv1alpha1.Query
+	// Analysis are the recorded runs of analysis steps (status.analysis).
+	Analysis []deployv1alpha1.AnalysisRun
+	// WebhookSpecs are spec.webhooks, for runWebhook steps.
+	WebhookSpecs []deployv1alpha1.Webhook
+	// WebhookCalls are the recorded calls of runWebhook steps (status.webhooks).
+	WebhookCalls []deployv1alpha1.WebhookCall
 }
 
 // FirstDeployment reports whether no workload has a stable version.
@@ -115,6 +123,12 @@ type Action struct {
 	Discarded []string
 	// Started are the steps begun in this pass.
 	Started []Step
+	// AnalysisDue is a judgment run to make now (analysis.go).
+	AnalysisDue *AnalysisDue
+	// WebhookDue is a webhook call to make now (webhook.go).
+	WebhookDue *WebhookDue
+	// WebhookUpdates are new records of webhook calls, for status.webhooks.
+	WebhookUpdates []deployv1alpha1.WebhookCall
 }
 
 // ActedDecision is a decision acted on, and the step it acted at.
@@ -173,10 +187,11 @@ func NextAction(in ExecutionInput) Action {
 		if d := m.Terminal; d != nil {
 			act.Acted = append(act.Acted, ActedDecision{RolloutDecision: *d, Step: act.State.Step})
 			if d.Decision == deployv1alpha1.DecisionCancel {
-				act.Outcome, act.Message = OutcomeCancel, fmt.Sprintf("cancelled by decision %s at %s", d.Name, prefix)
+				act.Outcome, act.Message = OutcomeCancel, fmt.Sprintf("cancelled by decision %s at %s%s", d.Name, prefix, reasonSuffix(d.Reason))
 			} else {
-				act.Outcome, act.Message = OutcomeRollBack, fmt.Sprintf("rolled back by decision %s at %s", d.Name, prefix)
+				act.Outcome, act.Message = OutcomeRollBack, fmt.Sprintf("rolled back by decision %s at %s%s", d.Name, prefix, reasonSuffix(d.Reason))
 			}
+			in.terminalOnWebhook(&act, step, d.Gate, d.Reason)
 			return act
 		}
 
@@ -217,6 +232,14 @@ func NextAction(in ExecutionInput) Action {
 			if d.Decision == deployv1alpha1.DecisionReject {
 				act.Outcome = OutcomeRollBack
 				act.Message = fmt.Sprintf("rejected by decision %s at %s", d.Name, step.Gate())
+				return act
+			}
+		case RunAnalysis:
+			if in.analysisAction(&act, step, m, prefix) {
+				return act
+			}
+		case RunWebhook:
+			if in.webhookAction(&act, step, m, prefix) {
 				return act
 			}
 		}

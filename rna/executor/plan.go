@@ -25,6 +25,10 @@ const (
 	PauseFor StepKind = "pause"
 	// PauseUntilApproved waits for an approve (go on) or reject (roll back) decision.
 	PauseUntilApproved StepKind = "pauseUntilApproved"
+	// RunAnalysis runs metric queries and judges the new version (analysis.go).
+	RunAnalysis StepKind = "analysis"
+	// RunWebhook calls a webhook and waits for its callback (webhook.go).
+	RunWebhook StepKind = "runWebhook"
 )
 
 // Step is one step of an execution.
@@ -39,6 +43,10 @@ type Step struct {
 	Weight int32
 	// Duration is how long a PauseFor waits.
 	Duration time.Duration
+	// Analysis is a RunAnalysis step's spec.
+	Analysis *deployv1alpha1.AnalysisStep
+	// Webhook is a RunWebhook step's spec.
+	Webhook *deployv1alpha1.RunWebhookStep
 }
 
 // Gate is how decisions name the step: "steps[<index>]", or empty for the added final step.
@@ -51,6 +59,10 @@ func (s Step) Gate() string {
 
 // IsPause reports whether the step waits for time or a decision.
 func (s Step) IsPause() bool { return s.Kind == PauseFor || s.Kind == PauseUntilApproved }
+
+// TakesDecisions reports whether approve, skip or reject decisions can act on the step: a pause, an
+// analysis (manual modes) or a webhook (its callback).
+func (s Step) TakesDecisions() bool { return s.IsPause() || s.Kind == RunAnalysis || s.Kind == RunWebhook }
 
 // PlanSteps returns the steps of a canary strategy: its steps in order, each pause at the weight
 // of the step before it (0 at the start), then a final setWeight of 100 unless the last step
@@ -76,6 +88,10 @@ func PlanSteps(strategy deployv1alpha1.Strategy, firstDeployment bool) []Step {
 				d = deployv1alpha1.ToDuration(int64(*s.Pause.Duration), s.Pause.Unit)
 			}
 			plan = append(plan, Step{Index: i, Kind: PauseFor, Weight: weight, Duration: d})
+		case s.Analysis != nil:
+			plan = append(plan, Step{Index: i, Kind: RunAnalysis, Weight: weight, Analysis: s.Analysis})
+		case s.RunWebhook != nil:
+			plan = append(plan, Step{Index: i, Kind: RunWebhook, Weight: weight, Webhook: s.RunWebhook})
 		}
 	}
 	if len(plan) == 0 || plan[len(plan)-1].Kind != SetWeight || plan[len(plan)-1].Weight != 100 {
@@ -84,10 +100,10 @@ func PlanSteps(strategy deployv1alpha1.Strategy, firstDeployment bool) []Step {
 	return plan
 }
 
-// NotYetSupported returns why the executor cannot run a strategy yet: analysis, runWebhook and
-// exposeServices steps and blue/green strategies come with the next issue. It is the one place to
-// change when they do. The error's text is the Rollout's message, such as "analysis steps are not
-// supported yet" (the first such step, in order).
+// NotYetSupported returns why the executor cannot run a strategy yet: exposeServices steps and
+// blue/green strategies come with the next issue. It is the one place to change when they do. The
+// error's text is the Rollout's message, such as "exposeServices steps are not supported yet" (the
+// first such step, in order).
 func NotYetSupported(strategy deployv1alpha1.Strategy) error {
 	if strategy.BlueGreen != nil {
 		return errors.New("blueGreen strategies are not supported yet")
@@ -97,13 +113,9 @@ func NotYetSupported(strategy deployv1alpha1.Strategy) error {
 	}
 	for i, s := range strategy.Canary.Steps {
 		switch {
-		case s.Analysis != nil:
-			return errors.New("analysis steps are not supported yet")
-		case s.RunWebhook != nil:
-			return errors.New("runWebhook steps are not supported yet")
 		case s.ExposeServices != nil:
 			return errors.New("exposeServices steps are not supported yet")
-		case s.SetWeight == nil && s.Pause == nil:
+		case s.SetWeight == nil && s.Pause == nil && s.Analysis == nil && s.RunWebhook == nil:
 			return fmt.Errorf("steps[%d] sets no step", i)
 		}
 	}

@@ -67,8 +67,7 @@ func TestNotYetSupported(t *testing.T) {
 		want     string
 	}{
 		{"weights and pauses", canary(weightStep(10), approvalStep(), timedStep(1, deployv1alpha1.Seconds)), ""},
-		{"analysis", canary(weightStep(10), analysis), "analysis steps are not supported yet"},
-		{"runWebhook", canary(webhook), "runWebhook steps are not supported yet"},
+		{"analysis and runWebhook", canary(weightStep(10), analysis, webhook), ""},
 		{"exposeServices", canary(weightStep(10), expose, analysis), "exposeServices steps are not supported yet"},
 		{"blueGreen", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a"}}, "blueGreen strategies are not supported yet"},
 		{"nothing", deployv1alpha1.Strategy{}, "the strategy sets neither canary nor blueGreen"},

@@ -307,6 +307,16 @@ type TargetStatus struct {
 	// finishedAt is when the target reached a final state.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// analysis are the runs of the target's analysis steps, as its Rollout reports them.
+	// +optional
+	// +kubebuilder:validation:MaxItems=512
+	// +listType=atomic
+	Analysis []AnalysisRun `json:"analysis,omitempty"`
+	// webhooks are the calls of the target's runWebhook steps and gates.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Webhooks []WebhookCall `json:"webhooks,omitempty"`
 }
 
 // PendingApproval is a gate or pause waiting for a Judgment.
