@@ -50,9 +50,9 @@ func CheckLimits(q deployv1alpha1.Query, v float64) (deployv1alpha1.AnalysisVerd
 	case math.IsNaN(v):
 		return deployv1alpha1.VerdictError, "the value is not a number"
 	case q.UpperLimit != nil && v > *q.UpperLimit:
-		return deployv1alpha1.VerdictFail, fmt.Sprintf("%s above upperLimit %s", formatValue(v), formatValue(*q.UpperLimit))
+		return deployv1alpha1.VerdictFail, fmt.Sprintf("%s above upperLimit %s", formatShort(v), formatShort(*q.UpperLimit))
 	case q.LowerLimit != nil && v < *q.LowerLimit:
-		return deployv1alpha1.VerdictFail, fmt.Sprintf("%s below lowerLimit %s", formatValue(v), formatValue(*q.LowerLimit))
+		return deployv1alpha1.VerdictFail, fmt.Sprintf("%s below lowerLimit %s", formatShort(v), formatShort(*q.LowerLimit))
 	}
 	return deployv1alpha1.VerdictPass, ""
 }
@@ -136,7 +136,7 @@ func JudgeAnalysis(a *deployv1alpha1.AnalysisStep, queries []deployv1alpha1.Quer
 		if verdict, why := CheckLimits(q, avg); verdict != deployv1alpha1.VerdictPass {
 			failed = append(failed, fmt.Sprintf("query %s averaged %s over %d runs", name, why, len(values)))
 		} else {
-			passed = append(passed, fmt.Sprintf("%s averaged %s", name, formatValue(avg)))
+			passed = append(passed, fmt.Sprintf("%s averaged %s", name, formatShort(avg)))
 		}
 	}
 	if len(failed) > 0 {
@@ -235,6 +235,9 @@ func average(values []float64) float64 {
 
 // formatValue writes a value as the shortest decimal that reads back the same.
 func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// formatShort writes a value with 6 significant digits, for messages.
+func formatShort(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 func orDefault(s, def string) string {
 	if s == "" {
