@@ -62,7 +62,9 @@ func (s Step) IsPause() bool { return s.Kind == PauseFor || s.Kind == PauseUntil
 
 // TakesDecisions reports whether approve, skip or reject decisions can act on the step: a pause, an
 // analysis (manual modes) or a webhook (its callback).
-func (s Step) TakesDecisions() bool { return s.IsPause() || s.Kind == RunAnalysis || s.Kind == RunWebhook }
+func (s Step) TakesDecisions() bool {
+	return s.IsPause() || s.Kind == RunAnalysis || s.Kind == RunWebhook
+}
 
 // PlanSteps returns the steps of a canary strategy: its steps in order, each pause at the weight
 // of the step before it (0 at the start), then a final setWeight of 100 unless the last step

@@ -13,10 +13,10 @@ const ProvidersKey = "providers.yaml"
 
 // ProviderConfig is one metric provider of a tenant, as the ConfigMap lists it:
 //
-//	- name: prometheus
-//	  type: prometheus
-//	  baseURL: http://prometheus.monitoring:9090
-//	  credentialsSecretRef: {name: prometheus-credentials}
+//   - name: prometheus
+//     type: prometheus
+//     baseURL: http://prometheus.monitoring:9090
+//     credentialsSecretRef: {name: prometheus-credentials}
 type ProviderConfig struct {
 	// Name is what analysis.defaultMetricProviderName and metricProviderName refer to.
 	Name string `json:"name"`
