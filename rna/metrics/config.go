@@ -11,12 +11,9 @@ import (
 // ProvidersKey is the key of the ConfigMap that holds the providers, as YAML.
 const ProvidersKey = "providers.yaml"
 
-// ProviderConfig is one metric provider of a tenant, as the ConfigMap lists it:
-//
-//   - name: prometheus
-//     type: prometheus
-//     baseURL: http://prometheus.monitoring:9090
-//     credentialsSecretRef: {name: prometheus-credentials}
+// ProviderConfig is one metric provider of a tenant, as the ConfigMap lists it, such as
+// {name: prometheus, type: prometheus, baseURL: "http://prometheus.monitoring:9090",
+// credentialsSecretRef: {name: prometheus-credentials}}.
 type ProviderConfig struct {
 	// Name is what analysis.defaultMetricProviderName and metricProviderName refer to.
 	Name string `json:"name"`
