@@ -2,6 +2,7 @@ package executor
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -153,7 +154,7 @@ func (in *ExecutionInput) webhookAction(act *Action, step Step, m DecisionMatch,
 		return true
 	}
 	act.Outcome = OutcomeRollBack
-	act.Message = fmt.Sprintf("webhook %s of %s %s: %s", name, gate, call.Phase, call.Message)
+	act.Message = fmt.Sprintf("webhook %s of %s %s: %s", name, gate, strings.ToLower(string(call.Phase)), call.Message)
 	return true
 }
 
