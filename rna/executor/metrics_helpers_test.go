@@ -188,4 +188,3 @@ func (rcv *webhookReceiver) received() []webhookRequest {
 	defer rcv.mu.Unlock()
 	return append([]webhookRequest(nil), rcv.calls...)
 }
-
