@@ -67,6 +67,9 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// APIURL is the REST API's public URL: webhook steps get their callback URI under it (see
+	// CallbackBaseURI). Empty: no {{armory.callbackUri}}.
+	APIURL string
 }
 
 // SetupWithManager registers the reconciler and its field indexes. It watches Deployments (and,
@@ -166,6 +169,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, fmt.Errorf("listing the Agents of namespace %s: %w", d.Namespace, err)
 	}
 	plan := PlanTargets(Input{Deployment: d, Rollouts: rollouts, Judgments: judgments, Agents: AgentConnectivity(agents.Items), Now: now})
+	setCallbackURIs(&plan, r.APIURL)
 	if err := r.execute(ctx, d, rollouts, &plan); err != nil {
 		meta.MarkNotReady(d, meta.ProgressingWithRetryReason, err.Error())
 		return ctrl.Result{}, err

@@ -188,6 +188,7 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 	st := &tp.Status
 	st.RolloutName = ro.Name
 	st.CurrentStep, st.TotalSteps, st.Weight = ro.Status.CurrentStep, ro.Status.TotalSteps, ro.Status.Weight
+	st.Analysis, st.Webhooks = ro.Status.Analysis, ro.Status.Webhooks
 	if st.StartedAt == nil {
 		st.StartedAt = ro.CreationTimestamp.DeepCopy()
 	}
@@ -448,11 +449,11 @@ func decisionsByTarget(judgments []deployv1alpha1.Judgment) map[string]*targetDe
 					c := gd
 					td.cancel = &c
 				}
-				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision})
+				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision, Reason: j.Spec.Reason})
 			case IsConstraintGate(b.Gate):
 				td.gates[b.Gate] = append(td.gates[b.Gate], gd)
 			default:
-				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision})
+				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision, Reason: j.Spec.Reason})
 			}
 		}
 	}

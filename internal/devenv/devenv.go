@@ -40,6 +40,9 @@ type Options struct {
 	// StateDir, when set, receives what a client needs: endpoints.json, ca.crt, kubeconfig-<name>,
 	// credentials.json, config, and last ready.
 	StateDir string
+	// APIURL is the REST API's public URL, when one runs: the Deployment controller gives webhook
+	// steps their callback URI under it.
+	APIURL string
 	// Log is the environment's logger.
 	Log logr.Logger
 }
