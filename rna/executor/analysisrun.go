@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	"github.com/aurora-cd/aurora/internal/templating"
 )
 
 // maxRecordedRuns bounds status.analysis; the oldest records go first.
@@ -24,12 +25,12 @@ func (x *execution) runAnalysis(ctx context.Context, due *AnalysisDue) []deployv
 	if spec.Analysis != nil {
 		queries, defaultProvider = spec.Analysis.Queries, spec.Analysis.DefaultMetricProviderName
 	}
-	armory := ArmoryVars(ArmoryInput{
+	armory := templating.Armory(templating.ArmoryInput{
 		Start: due.Start, End: due.End, Interval: AnalysisInterval(due.Step),
 		DeploymentID: spec.DeploymentName, Application: spec.Application, Environment: spec.Target,
 		Account: spec.Account, Namespace: x.namespace, ReplicaSetName: x.desired,
 	})
-	vars := TemplateVars{Armory: armory, Context: MergeContext(spec.Context, due.Step.Context)}
+	vars := templating.Vars{Armory: armory, Context: templating.MergeContext(spec.Context, due.Step.Context)}
 	secrets := x.secretResolver(ctx)
 	var out []deployv1alpha1.AnalysisRun
 	for _, name := range uniq(due.Step.Queries) {
@@ -52,13 +53,13 @@ func (x *execution) runAnalysis(ctx context.Context, due *AnalysisDue) []deployv
 // runQuery renders and runs one query; rec gets the provider and the query as shown (secrets not
 // resolved).
 func (x *execution) runQuery(ctx context.Context, rec *deployv1alpha1.AnalysisRun, queries []deployv1alpha1.Query, name, stepProvider string,
-	vars TemplateVars, secrets SecretResolver) (float64, error) {
+	vars templating.Vars, secrets templating.Secrets) (float64, error) {
 	q, ok := findQuery(queries, name)
 	if !ok {
 		return 0, fmt.Errorf("query %s is not in spec.analysis.queries", name)
 	}
 	field := fmt.Sprintf("analysis.queries[%s].queryTemplate", name)
-	shown, err := Render(field, q.QueryTemplate, vars)
+	shown, err := templating.Render(field, q.QueryTemplate, vars)
 	if err != nil {
 		return 0, err
 	}
@@ -72,7 +73,7 @@ func (x *execution) runQuery(ctx context.Context, rec *deployv1alpha1.AnalysisRu
 		return 0, err
 	}
 	vars.Secrets = secrets
-	query, err := Render(field, q.QueryTemplate, vars)
+	query, err := templating.Render(field, q.QueryTemplate, vars)
 	if err != nil {
 		return 0, err
 	}

@@ -5,12 +5,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/aurora-cd/aurora/internal/templating"
+	"github.com/aurora-cd/aurora/internal/webhookcall"
 	"github.com/aurora-cd/aurora/rna/metrics"
 )
 
@@ -26,7 +27,7 @@ const (
 )
 
 // callTimeout bounds one query or webhook call.
-const callTimeout = 30 * time.Second
+const callTimeout = webhookcall.Timeout
 
 // configNamespace is where the tenant's secrets and metric providers are.
 func (x *execution) configNamespace() string {
@@ -49,7 +50,7 @@ func (r *Reconciler) httpClient() *http.Client {
 
 // secretResolver resolves {{secrets.<key>}} from the secret store, reading it once per pass, at the
 // first secret a template uses.
-func (x *execution) secretResolver(ctx context.Context) SecretResolver {
+func (x *execution) secretResolver(ctx context.Context) templating.Secrets {
 	var data map[string][]byte
 	var readErr error
 	read := false

@@ -1,4 +1,8 @@
-package executor
+// Package templating renders the templates of a deploy file: analysis queryTemplates and webhook
+// uriTemplates, headers and bodyTemplates, with their {{armory.*}}, {{context.*}} and {{secrets.*}}
+// variables. Secrets are resolved last and only when asked, so that a template can be shown with
+// them left as written.
+package templating
 
 import (
 	"fmt"
@@ -12,24 +16,24 @@ import (
 // inside the braces. A name is letters, digits, '_', '-' and '.' (armory.preview.<svc>).
 var templateVariable = regexp.MustCompile(`\{\{\s*([A-Za-z]+)\.([A-Za-z0-9_.\-]+)\s*\}\}`)
 
-// SecretResolver returns the value of a tenant secret; it is called only while a request is built.
-type SecretResolver func(name string) (string, error)
+// Secrets returns the value of a tenant secret; it is called only while a request is built.
+type Secrets func(name string) (string, error)
 
-// TemplateVars are the values a queryTemplate, uriTemplate, header or bodyTemplate may use.
-type TemplateVars struct {
+// Vars are the values a queryTemplate, uriTemplate, header or bodyTemplate may use.
+type Vars struct {
 	// Armory are the {{armory.*}} variables (see ArmoryVars).
 	Armory map[string]string
 	// Context are the {{context.*}} variables: the deployment's context, then the step's.
 	Context map[string]string
 	// Secrets resolves {{secrets.*}}; nil leaves them as written (for display).
-	Secrets SecretResolver
+	Secrets Secrets
 }
 
 // Render replaces every variable of tmpl. An unknown namespace, armory or context variable, or a
 // secret that cannot be resolved, is an error that names it; field names where the template is,
 // for the message. With a nil Secrets resolver, {{secrets.*}} are kept as written, so the result
 // can be shown without revealing them.
-func Render(field, tmpl string, vars TemplateVars) (string, error) {
+func Render(field, tmpl string, vars Vars) (string, error) {
 	var errs []string
 	out := templateVariable.ReplaceAllStringFunc(tmpl, func(m string) string {
 		sub := templateVariable.FindStringSubmatch(m)
@@ -81,12 +85,12 @@ type ArmoryInput struct {
 	CallbackURI string
 }
 
-// ArmoryVars returns the {{armory.*}} variables: startTimeIso8601, startTimeEpochSeconds,
+// Armory returns the {{armory.*}} variables: startTimeIso8601, startTimeEpochSeconds,
 // startTimeEpochMillis, the same for endTime, intervalMillis, intervalSeconds, promQlStepInterval
 // (the window's length as a PromQL duration, such as "120s", for range selectors), deploymentId,
 // applicationName, environmentName, replicaSetName, accountName, namespace and, for webhooks,
 // callbackUri.
-func ArmoryVars(in ArmoryInput) map[string]string {
+func Armory(in ArmoryInput) map[string]string {
 	window := max(in.End.Sub(in.Start), time.Second)
 	v := map[string]string{
 		"startTimeIso8601":      in.Start.UTC().Format(time.RFC3339),
