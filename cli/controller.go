@@ -100,7 +100,7 @@ func setupReconcilers(mgr ctrl.Manager, opts controllerOptions) error {
 	if err := (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the MachineCredential controller: %w", err)
 	}
-	if err := (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: opts.apiURL}).SetupWithManager(mgr); err != nil {
+	if err := (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: opts.apiURL, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Deployment controller: %w", err)
 	}
 	if err := (&judgment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("aurora-judgment-controller")}).SetupWithManager(mgr); err != nil {

@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -70,6 +71,11 @@ type Reconciler struct {
 	// APIURL is the REST API's public URL: webhook steps get their callback URI under it (see
 	// CallbackBaseURI). Empty: no {{armory.callbackUri}}.
 	APIURL string
+	// APIReader reads the tenant's secret store uncached (so that Secrets are not cached); Client
+	// when nil.
+	APIReader client.Reader
+	// HTTPClient calls constraint webhooks; default: TLS 1.2 or newer, 30s timeout.
+	HTTPClient *http.Client
 }
 
 // SetupWithManager registers the reconciler and its field indexes. It watches Deployments (and,
@@ -174,9 +180,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		meta.MarkNotReady(d, meta.ProgressingWithRetryReason, err.Error())
 		return ctrl.Result{}, err
 	}
+	called := r.callWebhooks(ctx, d, &plan, now)
 	applyPlan(d, &plan, now)
 	if !plan.Wake.IsZero() && !d.Status.State.IsFinal() {
 		result.RequeueAfter = max(plan.Wake.Sub(now), time.Second)
+	}
+	if called {
+		result.RequeueAfter = webhookRequeue
 	}
 	return result, nil
 }

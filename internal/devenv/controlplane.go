@@ -48,7 +48,7 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 			return (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
 		},
 		"Deployment": func() error {
-			return (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: e.opts.APIURL}).SetupWithManager(mgr)
+			return (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: e.opts.APIURL, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
 		},
 		"Judgment": func() error {
 			return (&judgment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("aurora-judgment-controller")}).SetupWithManager(mgr)

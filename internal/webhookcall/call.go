@@ -129,3 +129,27 @@ func timeRef(t time.Time) *metav1.Time {
 	mt := metav1.NewTime(t)
 	return &mt
 }
+
+// DefaultCallbackTimeout is how long a webhook step or gate waits for its callback when the
+// webhook sets no timeout: 24 hours, as in Armory.
+const DefaultCallbackTimeout = 24 * time.Hour
+
+// maxBackoff bounds the wait between two attempts of a call.
+const maxBackoff = 30 * time.Second
+
+// CallbackTimeout is how long a webhook's step or gate waits for the callback.
+func CallbackTimeout(w *deployv1alpha1.Webhook) time.Duration {
+	if w.Timeout == nil || w.Timeout.Duration <= 0 {
+		return DefaultCallbackTimeout
+	}
+	return w.Timeout.Get()
+}
+
+// Backoff is the wait after failed attempt n (1-based) before the next: 1s, 2s, 4s, … up to 30s.
+func Backoff(n int32) time.Duration {
+	d := time.Second
+	for i := int32(1); i < n && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}

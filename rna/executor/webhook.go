@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	"github.com/aurora-cd/aurora/internal/webhookcall"
 )
 
 // Outcomes of a runWebhook step.
@@ -20,10 +21,7 @@ const (
 
 // DefaultWebhookTimeout is how long a runWebhook step waits for its callback when the webhook sets
 // no timeout: 24 hours, as in Armory.
-const DefaultWebhookTimeout = 24 * time.Hour
-
-// maxWebhookBackoff bounds the wait between two attempts of a call.
-const maxWebhookBackoff = 30 * time.Second
+const DefaultWebhookTimeout = webhookcall.DefaultCallbackTimeout
 
 // WebhookDue is a call of a runWebhook step that is due now.
 type WebhookDue struct {
@@ -38,22 +36,11 @@ type WebhookDue struct {
 }
 
 // WebhookTimeout is how long a webhook's step waits for the callback.
-func WebhookTimeout(w *deployv1alpha1.Webhook) time.Duration {
-	if w.Timeout == nil || w.Timeout.Duration <= 0 {
-		return DefaultWebhookTimeout
-	}
-	return w.Timeout.Get()
-}
+func WebhookTimeout(w *deployv1alpha1.Webhook) time.Duration { return webhookcall.CallbackTimeout(w) }
 
 // WebhookBackoff is the wait after failed attempt n (1-based) before the next: 1s, 2s, 4s, … up
 // to 30s.
-func WebhookBackoff(n int32) time.Duration {
-	d := time.Second
-	for i := int32(1); i < n && d < maxWebhookBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxWebhookBackoff)
-}
+func WebhookBackoff(n int32) time.Duration { return webhookcall.Backoff(n) }
 
 // FindWebhookCall returns the recorded call of gate, or nil.
 func FindWebhookCall(calls []deployv1alpha1.WebhookCall, gate string) *deployv1alpha1.WebhookCall {
