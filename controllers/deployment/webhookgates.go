@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	"github.com/aurora-cd/aurora/internal/webhookcall"
 )
@@ -262,7 +261,6 @@ func formatWait(d time.Duration) string {
 	}
 	return fmt.Sprintf("%ds", d/time.Second)
 }
-
 
 // onlyWebhooks reports whether every waiting gate is a webhook's call or callback: the target is
 // then RUNNING rather than PAUSED.
