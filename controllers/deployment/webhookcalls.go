@@ -47,6 +47,15 @@ func (r *Reconciler) callWebhooks(ctx context.Context, d *deployv1alpha1.Deploym
 			continue
 		}
 		called = true
+		// The attempt is recorded before the call: a callback may come back before this pass
+		// ends, and the Judgment it makes must find the deployment started and the gate calling.
+		if !startedIn(fresh, due.Target) {
+			continue
+		}
+		if err := r.recordAttempt(ctx, fresh, due, now); err != nil {
+			log.Info("Recording a webhook attempt failed; calling later", "gate", due.Gate, "error", err.Error())
+			continue
+		}
 		t := d.Spec.Targets[due.Target]
 		armory := templating.Armory(templating.ArmoryInput{
 			Start: due.Start, End: now, DeploymentID: d.Name, Application: d.Spec.Application, Environment: due.Target,
@@ -71,6 +80,34 @@ func attempted(d *deployv1alpha1.Deployment, due DueWebhookCall) *deployv1alpha1
 				return c
 			}
 		}
+	}
+	return nil
+}
+
+// startedIn reports whether d's status (as stored) shows the deployment and the target started.
+func startedIn(d *deployv1alpha1.Deployment, target string) bool {
+	if d.Status.StartedAt == nil {
+		return false
+	}
+	for _, ts := range d.Status.Targets {
+		if ts.Name == target {
+			return ts.StartedAt != nil
+		}
+	}
+	return false
+}
+
+// recordAttempt writes into d's stored status that the attempt due names is being made.
+func (r *Reconciler) recordAttempt(ctx context.Context, d *deployv1alpha1.Deployment, due DueWebhookCall, now time.Time) error {
+	base := d.DeepCopy()
+	for i := range d.Status.Targets {
+		if ts := &d.Status.Targets[i]; ts.Name == due.Target {
+			ts.Webhooks = recordCall(ts.Webhooks, deployv1alpha1.WebhookCall{Gate: due.Gate, Name: due.Webhook.Name, Attempts: due.Attempt,
+				CalledAt: timePtr(now), Phase: deployv1alpha1.WebhookCalling})
+		}
+	}
+	if err := r.Status().Patch(ctx, d, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("recording attempt %d of webhook %s of %s: %w", due.Attempt, due.Webhook.Name, due.Gate, err)
 	}
 	return nil
 }

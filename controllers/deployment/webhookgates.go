@@ -14,6 +14,10 @@ import (
 // failed, or no callback came in time.
 const gateFailed gateVerdict = 100
 
+// inFlightGrace is how long an attempt recorded as made but not answered is waited for: the call's
+// timeout and a margin. After that the attempt counts as failed (the controller stopped during it).
+const inFlightGrace = webhookcall.Timeout + 5*time.Second
+
 // ReasonWebhookFailed means a constraint webhook of a target failed.
 const ReasonWebhookFailed = "WebhookFailed"
 
@@ -64,6 +68,17 @@ func evalWebhookGates(target, kind string, steps []*deployv1alpha1.RunWebhookSte
 		}
 		decs := slices.Clone(decisions[gate])
 		slices.SortStableFunc(decs, func(a, b gateDecision) int { return a.at.Compare(b.at) })
+		if rec.Phase == deployv1alpha1.WebhookCalling && rec.Attempts > 0 {
+			// A callback may come back while an attempt is in flight (or before its answer is
+			// recorded): it decides as if the call had been answered.
+			if _, ok := firstCallback(decs); ok {
+				rec.Phase = deployv1alpha1.WebhookAwaitingCallback
+			} else {
+				res.waiting = append(res.waiting, WaitingGate{Binding: Binding{Target: target, Gate: gate}, Approval: true, Callback: true,
+					Since: rec.CalledAt})
+			}
+		}
+		inFlight := rec.Phase == deployv1alpha1.WebhookCalling && rec.Attempts > 0 && rec.Message == "" && rec.CalledAt != nil
 		switch rec.Phase {
 		case "", deployv1alpha1.WebhookCalling:
 			nextAt := start
@@ -71,7 +86,14 @@ func evalWebhookGates(target, kind string, steps []*deployv1alpha1.RunWebhookSte
 				nextAt = rec.CalledAt.Add(webhookcall.Backoff(rec.Attempts))
 			}
 			switch {
+			case inFlight && now.Before(rec.CalledAt.Add(inFlightGrace)):
+				// Its answer is not recorded yet.
+				res.wake = earliest(res.wake, rec.CalledAt.Add(inFlightGrace))
+				waiting = append(waiting, fmt.Sprintf("calling webhook %s of %s", step.Name, gate))
 			case rec.Attempts >= spec.RetryCount+1:
+				if inFlight {
+					rec.Message = "no answer recorded"
+				}
 				rec.Phase = deployv1alpha1.WebhookFailed
 				failed = append(failed, fmt.Sprintf("webhook %s of %s failed after %d attempts: %s", step.Name, gate, rec.Attempts, rec.Message))
 			case rec.Attempts == 0 || !now.Before(nextAt):
@@ -266,4 +288,15 @@ func formatWait(d time.Duration) string {
 // then RUNNING rather than PAUSED.
 func onlyWebhooks(ws []WaitingGate) bool {
 	return !slices.ContainsFunc(ws, func(w WaitingGate) bool { return !w.Callback })
+}
+
+// firstCallback returns the first decision that a callback makes (approve, reject or rollback).
+func firstCallback(decs []gateDecision) (gateDecision, bool) {
+	for _, d := range decs {
+		switch d.decision {
+		case deployv1alpha1.DecisionApprove, deployv1alpha1.DecisionReject, deployv1alpha1.DecisionRollback:
+			return d, true
+		}
+	}
+	return gateDecision{}, false
 }

@@ -91,7 +91,8 @@ type WebhookCall struct {
 	// phase is Calling, AwaitingCallback, Succeeded, Failed or TimedOut.
 	// +optional
 	Phase WebhookPhase `json:"phase,omitempty"`
-	// message is the callback's mdMessage, or why the call failed.
+	// message is the callback's mdMessage, or why the call failed; empty while an attempt is being
+	// made.
 	// +optional
 	Message string `json:"message,omitempty"`
 }
