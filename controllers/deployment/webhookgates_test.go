@@ -2,6 +2,7 @@ package deployment_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -180,4 +181,46 @@ var _ = Describe("runWebhook constraint gates", func() {
 		d := waitForState(ctx, ns, "web-hook-nosecret", deployv1alpha1.StateFailed)
 		Expect(d.Status.Targets[0].Message).To(ContainSubstring("webhooks[smoke].headers[0].value: {{secrets.ciToken}}: no Secret aurora-secrets in namespace " + ns))
 	}, SpecTimeout(time.Minute))
+})
+
+var _ = Describe("callbacks of runWebhook steps", func() {
+	BeforeEach(func() {
+		SetDefaultEventuallyTimeout(30 * time.Second)
+		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+	})
+
+	// webhookStep makes prod's canary 25% → runWebhook smoke → 100%.
+	webhookStep := func(s *deployv1alpha1.DeploymentSpec) {
+		s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://ci.example/run"}}
+		s.Strategies["canary"] = deployv1alpha1.Strategy{Canary: &deployv1alpha1.CanaryStrategy{Steps: []deployv1alpha1.CanaryStep{
+			{SetWeight: &deployv1alpha1.SetWeightStep{Weight: 25}}, {RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}}}
+	}
+
+	DescribeTable("passes a callback's Judgment to the Rollout that waits for it, with its message",
+		func(ctx SpecContext, success bool, want deployv1alpha1.Decision) {
+			ns := newNamespace(ctx, "prod")
+			name := fmt.Sprintf("web-step-%t", success)
+			createDeployment(ctx, ns, name, oneTarget, webhookStep)
+			ro := rolloutOf(ctx, ns, deployment.RolloutName(name, "prod"))
+			Expect(ro.Spec.CallbackBaseURI).To(Equal(testAPIURL + "/webhooks/" + name + "/prod"))
+			Expect(ro.Spec.Webhooks).To(ConsistOf(HaveField("Name", "smoke")))
+			// The executor called the webhook and waits for its callback.
+			execute(ctx, ns, ro.Name, func(s *rolloutv1alpha1.RolloutStatus) {
+				s.Phase, s.CurrentStep, s.TotalSteps, s.Weight, s.WaitingFor = rolloutv1alpha1.PhaseProgressing, 2, 3, 25, "steps[1]"
+				s.Message = "step 2/3: weight 25%: waiting for the callback of webhook smoke"
+				s.Webhooks = []deployv1alpha1.WebhookCall{{Gate: "steps[1]", Name: "smoke", Phase: deployv1alpha1.WebhookAwaitingCallback, Attempts: 1, StatusCode: 202}}
+			})
+			d := waitForState(ctx, ns, name, deployv1alpha1.StateRunning)
+			Eventually(func() []deployv1alpha1.WebhookCall { return deploymentOf(ctx, ns, name).Status.Targets[0].Webhooks }).
+				Should(ConsistOf(HaveField("Phase", deployv1alpha1.WebhookAwaitingCallback)))
+			Expect(d.Status.PendingApprovals).To(BeEmpty())
+
+			j := callback(ctx, ns, name, "cb", "steps[1]", success, "the **smoke** suite said so")
+			Expect(readyOf(j.Status.Conditions).Status).To(Equal(metav1.ConditionTrue), readyOf(j.Status.Conditions).Message)
+			Eventually(func() []rolloutv1alpha1.RolloutDecision { return rolloutOf(ctx, ns, ro.Name).Spec.Decisions }).Should(ConsistOf(
+				rolloutv1alpha1.RolloutDecision{Name: "cb", Gate: "steps[1]", Decision: want, Reason: "the **smoke** suite said so"}))
+		},
+		Entry("success approves the step", SpecTimeout(time.Minute), true, deployv1alpha1.DecisionApprove),
+		Entry("failure rolls the target back", SpecTimeout(time.Minute), false, deployv1alpha1.DecisionRollback),
+	)
 })
