@@ -91,11 +91,13 @@ var _ = Describe("Metric analysis with a real Prometheus", Ordered, func() {
 		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
 		exporter.set("potato-facts:healthy", 0.01)
 		r := withAnalysis(newRollout(ns, "healthy", []string{deploymentYAML(4, "potato-facts:healthy", "")}, setWeight(50), analysisStep(deployv1alpha1.Automatic)))
+		began := time.Now()
 		Expect(k8sClient.Create(ctx, r)).To(Succeed())
 		key := client.ObjectKeyFromObject(r)
 
 		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
 		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		reportDuration("canary 50% → analysis (2 runs of 2s) → 100%, creation to Succeeded", time.Since(began))
 		canary := r.Status.CanaryRevision
 		Expect(r.Status.Analysis).To(HaveLen(2))
 		for i, run := range r.Status.Analysis {
@@ -120,11 +122,13 @@ var _ = Describe("Metric analysis with a real Prometheus", Ordered, func() {
 		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
 		exporter.set("potato-facts:unhealthy", 0.5)
 		r := withAnalysis(newRollout(ns, "unhealthy", []string{deploymentYAML(4, "potato-facts:unhealthy", "")}, setWeight(50), analysisStep(deployv1alpha1.Automatic)))
+		began := time.Now()
 		Expect(k8sClient.Create(ctx, r)).To(Succeed())
 		key := client.ObjectKeyFromObject(r)
 
 		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
 		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		reportDuration("failed analysis (2 runs of 2s), creation to RolledBack", time.Since(began))
 		Expect(r.Status.Message).To(Equal("analysis of steps[1] failed: query errorRate averaged 0.5 above upperLimit 0.1 over 2 runs"))
 		Expect(r.Status.Analysis).To(HaveLen(2))
 		Expect(r.Status.Analysis).To(HaveEach(And(HaveField("Verdict", deployv1alpha1.VerdictFail), HaveField("Value", "0.5"),
@@ -203,10 +207,12 @@ var _ = Describe("runWebhook steps", func() {
 		srv := tlsServer(rcv)
 		r := webhookRollout(ns, "hook-ok", srv.URL, 600, "potato-facts:hook-ok")
 		key = client.ObjectKeyFromObject(r)
+		began := time.Now()
 		Expect(k8sClient.Create(ctx, r)).To(Succeed())
 
 		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
 		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		reportDuration("canary 50% → runWebhook with an immediate callback → 100%, creation to Succeeded", time.Since(began))
 		calls := rcv.received()
 		Expect(calls).To(HaveLen(1), "called once")
 		Expect(calls[0].Method).To(Equal("POST"))
