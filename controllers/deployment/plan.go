@@ -192,7 +192,7 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 	st := &tp.Status
 	st.RolloutName = ro.Name
 	st.CurrentStep, st.TotalSteps, st.Weight = ro.Status.CurrentStep, ro.Status.TotalSteps, ro.Status.Weight
-	st.Analysis, st.Webhooks = ro.Status.Analysis, append(slices.Clone(ro.Status.Webhooks), constraintCalls(p.prev[st.Name].Webhooks)...)
+	st.Analysis, st.Webhooks = ro.Status.Analysis, append(slices.Clone(ro.Status.Webhooks), p.passedBeforeCalls(t, st.Name, decs)...)
 	if st.StartedAt == nil {
 		st.StartedAt = ro.CreationTimestamp.DeepCopy()
 	}
@@ -296,7 +296,7 @@ func (p *planner) afterGates(tp *TargetPlan, t deployv1alpha1.Target, ro *rollou
 	st := &tp.Status
 	pauses := afterPauses(t)
 	g := p.constraintGates(tp, t, AfterDeploymentGate, st.FinishedAt.Time, decs, ro.Status.CanaryRevision)
-	if c := decs.cancel; c != nil && (len(pauses) > 0 || len(constraintCalls(st.Webhooks)) > 0) && (g.verdict != gatePassed || c.at.Before(g.passedAt)) {
+	if c := decs.cancel; c != nil && len(pauses) > 0 && (g.verdict != gatePassed || c.at.Before(g.passedAt)) {
 		p.stop(tp, deployv1alpha1.StateCancelled, deployv1alpha1.ReasonCancelled,
 			fmt.Sprintf("cancelled by %s after Rollout %s succeeded; the target keeps the new version", c.by(), ro.Name))
 		return

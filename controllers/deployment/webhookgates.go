@@ -203,15 +203,22 @@ func (p *planner) constraintGates(tp *TargetPlan, t deployv1alpha1.Target, kind 
 	return mergeGates(g, w)
 }
 
-// constraintCalls returns the records of constraint webhook gates among calls.
-func constraintCalls(calls []deployv1alpha1.WebhookCall) []deployv1alpha1.WebhookCall {
-	var out []deployv1alpha1.WebhookCall
-	for _, c := range calls {
-		if IsConstraintGate(c.Gate) {
-			out = append(out, c)
+// passedBeforeCalls returns the call records of the beforeDeployment webhook gates of a target whose
+// Rollout exists (so they passed), settled again from the Judgments: a stale status read cannot
+// leave one waiting. The records of its afterDeployment gates come along as they are.
+func (p *planner) passedBeforeCalls(t deployv1alpha1.Target, target string, decs *targetDecisions) []deployv1alpha1.WebhookCall {
+	prev := p.prev[target]
+	start := p.in.Now
+	if prev.StartedAt != nil {
+		start = prev.StartedAt.Time
+	}
+	_, records, _ := evalWebhookGates(target, BeforeDeploymentGate, beforeWebhooks(t), p.in.Deployment.Spec.Webhooks, start, decs.gates, prev.Webhooks, p.in.Now)
+	for _, c := range prev.Webhooks {
+		if kind, _, ok := ParseGate(c.Gate); ok && kind == AfterDeploymentGate {
+			records = append(records, c)
 		}
 	}
-	return out
+	return records
 }
 
 func beforeWebhooks(t deployv1alpha1.Target) []*deployv1alpha1.RunWebhookStep {

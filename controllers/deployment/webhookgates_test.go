@@ -1,6 +1,7 @@
 package deployment_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
@@ -88,15 +90,40 @@ func withWebhookGate(url string, before bool, timeoutSeconds int32) func(*deploy
 	}
 }
 
-// callback creates the Judgment the REST API makes of a webhook callback on a constraint gate.
-func callback(ctx SpecContext, ns, deploymentName, name, gate string, success bool, message string) *deployv1alpha1.Judgment {
-	GinkgoHelper()
+// callbackJudgment is the Judgment the REST API makes of a webhook callback on a gate of prod.
+func callbackJudgment(ns, deploymentName, name, gate string, success bool, message string) *deployv1alpha1.Judgment {
 	decision := deployv1alpha1.DecisionApprove
 	if !success {
 		decision = deployv1alpha1.DecisionRollback
 	}
-	return judge(ctx, ns, name, deployv1alpha1.JudgmentSpec{DeploymentName: deploymentName, Target: "prod", Gate: gate,
-		Decision: decision, Author: "ci-pipeline", Reason: message}, nil)
+	return &deployv1alpha1.Judgment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: deployv1alpha1.JudgmentSpec{DeploymentName: deploymentName, Target: "prod", Gate: gate, Decision: decision, Author: "ci-pipeline", Reason: message}}
+}
+
+// callBack creates the Judgment of a callback from a receiver's goroutine, as the REST API does; it
+// does not wait for its outcome (the spec checks that).
+func callBack(j *deployv1alpha1.Judgment) {
+	defer GinkgoRecover()
+	Expect(k8sClient.Create(context.Background(), j)).To(Succeed())
+}
+
+// callback creates the Judgment of a callback and waits until it is decided.
+func callback(ctx SpecContext, ns, deploymentName, name, gate string, success bool, message string) *deployv1alpha1.Judgment {
+	GinkgoHelper()
+	j := callbackJudgment(ns, deploymentName, name, gate, success, message)
+	return judge(ctx, ns, name, j.Spec, nil)
+}
+
+// decided waits until a Judgment is decided and returns it.
+func decided(ctx SpecContext, ns, name string) *deployv1alpha1.Judgment {
+	GinkgoHelper()
+	j := &deployv1alpha1.Judgment{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, j)).To(Succeed())
+		g.Expect(readyOf(j.Status.Conditions)).NotTo(BeNil())
+		g.Expect(readyOf(j.Status.Conditions).Reason).NotTo(BeEmpty())
+	}).WithContext(ctx).Should(Succeed())
+	return j
 }
 
 func storeSecrets(ctx SpecContext, ns string) {
@@ -116,12 +143,12 @@ var _ = Describe("runWebhook constraint gates", func() {
 		storeSecrets(ctx, ns)
 		rcv := &receiver{}
 		rcv.onCall = func(receivedCall) {
-			defer GinkgoRecover()
-			j := callback(ctx, ns, "web-hook-ok", "cb-ok", "beforeDeployment[0]", true, "smoke tests **passed**")
-			Expect(readyOf(j.Status.Conditions).Status).To(Equal(metav1.ConditionTrue), readyOf(j.Status.Conditions).Message)
+			callBack(callbackJudgment(ns, "web-hook-ok", "cb-ok", "beforeDeployment[0]", true, "smoke tests **passed**"))
 		}
 		url := startReceiver(rcv)
 		createDeployment(ctx, ns, "web-hook-ok", oneTarget, withWebhookGate(url, true, 600))
+		j := decided(ctx, ns, "cb-ok")
+		Expect(readyOf(j.Status.Conditions).Status).To(Equal(metav1.ConditionTrue), readyOf(j.Status.Conditions).Message)
 
 		ro := rolloutOf(ctx, ns, deployment.RolloutName("web-hook-ok", "prod"))
 		Expect(ro.Spec.CallbackBaseURI).To(Equal(testAPIURL + "/webhooks/web-hook-ok/prod"))
@@ -131,9 +158,14 @@ var _ = Describe("runWebhook constraint gates", func() {
 		Expect(calls[0].Authorization).To(Equal("Bearer ci-s3cr3t"))
 		Expect(calls[0].Body).To(Equal(map[string]string{"callbackUri": testAPIURL + "/webhooks/web-hook-ok/prod/beforeDeployment%5B0%5D",
 			"env": "prod", "version": ""}))
-		d := waitForState(ctx, ns, "web-hook-ok", deployv1alpha1.StateRunning)
-		Expect(d.Status.Targets[0].Webhooks).To(ConsistOf(And(HaveField("Gate", "beforeDeployment[0]"), HaveField("Phase", deployv1alpha1.WebhookSucceeded),
-			HaveField("StatusCode", BeEquivalentTo(202)), HaveField("Message", "smoke tests **passed**"))))
+		Eventually(func(g Gomega) {
+			d := deploymentOf(ctx, ns, "web-hook-ok")
+			g.Expect(d.Status.State).To(Equal(deployv1alpha1.StateRunning))
+			g.Expect(d.Status.Targets[0].RolloutName).To(Equal(ro.Name))
+			g.Expect(d.Status.Targets[0].Webhooks).To(ConsistOf(And(HaveField("Gate", "beforeDeployment[0]"), HaveField("Phase", deployv1alpha1.WebhookSucceeded),
+				HaveField("StatusCode", BeEquivalentTo(202)), HaveField("Message", "smoke tests **passed**"))))
+		}).WithContext(ctx).Should(Succeed())
+		d := deploymentOf(ctx, ns, "web-hook-ok")
 		Expect(d.Status.PendingApprovals).To(BeEmpty(), "a webhook waiting for its callback is no pending approval")
 	}, SpecTimeout(time.Minute))
 
@@ -142,8 +174,7 @@ var _ = Describe("runWebhook constraint gates", func() {
 		storeSecrets(ctx, ns)
 		rcv := &receiver{}
 		rcv.onCall = func(receivedCall) {
-			defer GinkgoRecover()
-			callback(ctx, ns, "web-hook-fail", "cb-fail", "afterDeployment[0]", false, "3 smoke tests failed")
+			callBack(callbackJudgment(ns, "web-hook-fail", "cb-fail", "afterDeployment[0]", false, "3 smoke tests failed"))
 		}
 		url := startReceiver(rcv)
 		createDeployment(ctx, ns, "web-hook-fail", oneTarget, withWebhookGate(url, false, 600))
