@@ -22,6 +22,7 @@ type controllerOptions struct {
 	leaderElect  bool
 	secureMetric bool
 	components   []string
+	apiURL       string
 	zap          zap.Options
 }
 
@@ -43,6 +44,7 @@ func newControllerCommand() *cobra.Command {
 	f.BoolVar(&opts.secureMetric, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	f.StringSliceVar(&opts.components, "tenant-component-service-accounts", []string{"aurora-system/aurora-hub", "aurora-system/aurora-server"},
 		"ServiceAccounts (namespace/name) of the Hub and the REST API, bound to the components Role in every tenant namespace.")
+	f.StringVar(&opts.apiURL, "api-url", "", "Public URL of the REST API (aurora server): webhook steps get their callback URI under it, <api-url>/webhooks/<deployment>/<target>/<gate>.")
 	bindLogFlags(f, &opts.zap)
 	return cmd
 }
@@ -98,7 +100,7 @@ func setupReconcilers(mgr ctrl.Manager, opts controllerOptions) error {
 	if err := (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the MachineCredential controller: %w", err)
 	}
-	if err := (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller")}).SetupWithManager(mgr); err != nil {
+	if err := (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: opts.apiURL, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Deployment controller: %w", err)
 	}
 	if err := (&judgment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("aurora-judgment-controller")}).SetupWithManager(mgr); err != nil {

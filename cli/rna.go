@@ -43,6 +43,7 @@ type rnaOptions struct {
 	sendTimeout             time.Duration
 	leaderElect             bool
 	leaderElectionNamespace string
+	configNamespace         string
 	probeAddr               string
 	metricsAddr             string
 	secureMetrics           bool
@@ -90,6 +91,7 @@ func newRNACommand() *cobra.Command {
 	f.DurationVar(&opts.sendTimeout, "send-timeout", rna.DefaultSendTimeout, "Time allowed to send one message or close a stream.")
 	f.BoolVar(&opts.leaderElect, "leader-elect", false, "Elect a leader, so that of several replicas only one holds the tunnel.")
 	f.StringVar(&opts.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	f.StringVar(&opts.configNamespace, "config-namespace", "", "Namespace of the tenant's secret store (Secret "+executor.SecretStoreName+") and metric providers (ConfigMap "+executor.MetricProvidersName+"); the agent's own namespace (default: each Rollout's namespace).")
 	f.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
 	f.StringVar(&opts.metricsAddr, "metrics-bind-address", ":8080", "Address of the /metrics endpoint (0 for none).")
 	f.BoolVar(&opts.secureMetrics, "metrics-secure", false, "Serve metrics over HTTPS with Kubernetes authentication and authorization (needs RBAC to create TokenReviews and SubjectAccessReviews).")
@@ -150,7 +152,7 @@ func runRNA(cmd *cobra.Command, opts rnaOptions) error {
 	}
 	// The Rollout executor runs the mirrored Rollouts in this cluster; like the tunnel, only on the
 	// leader.
-	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor"), Previews: agent}).SetupWithManager(mgr); err != nil {
+	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor"), Previews: agent, ConfigNamespace: opts.configNamespace}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Rollout executor: %w", err)
 	}
 	if err := mgr.Add(agent); err != nil {

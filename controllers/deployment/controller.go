@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -67,6 +68,14 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// APIURL is the REST API's public URL: webhook steps get their callback URI under it (see
+	// CallbackBaseURI). Empty: no {{armory.callbackUri}}.
+	APIURL string
+	// APIReader reads the tenant's secret store uncached (so that Secrets are not cached); Client
+	// when nil.
+	APIReader client.Reader
+	// HTTPClient calls constraint webhooks; default: TLS 1.2 or newer, 30s timeout.
+	HTTPClient *http.Client
 }
 
 // SetupWithManager registers the reconciler and its field indexes. It watches Deployments (and,
@@ -166,13 +175,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, fmt.Errorf("listing the Agents of namespace %s: %w", d.Namespace, err)
 	}
 	plan := PlanTargets(Input{Deployment: d, Rollouts: rollouts, Judgments: judgments, Agents: AgentConnectivity(agents.Items), Now: now})
+	setCallbackURIs(&plan, r.APIURL)
 	if err := r.execute(ctx, d, rollouts, &plan); err != nil {
 		meta.MarkNotReady(d, meta.ProgressingWithRetryReason, err.Error())
 		return ctrl.Result{}, err
 	}
+	called := r.callWebhooks(ctx, d, &plan, now)
 	applyPlan(d, &plan, now)
 	if !plan.Wake.IsZero() && !d.Status.State.IsFinal() {
 		result.RequeueAfter = max(plan.Wake.Sub(now), time.Second)
+	}
+	if called {
+		result.RequeueAfter = webhookRequeue
 	}
 	return result, nil
 }

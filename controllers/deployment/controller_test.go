@@ -8,6 +8,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -357,11 +358,11 @@ var _ = Describe("Deployment controller", func() {
 		Entry("a bare ReplicaSet", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
 			s.Manifests[0].Inline = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web}\n"
 		}, []string{"spec.manifests[0].inline: document 1 (ReplicaSet web): kind ReplicaSet is not supported"}),
-		Entry("an afterDeployment webhook gate (not supported yet)", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
-			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://ci.example/hook"}}
+		Entry("an afterDeployment analysis gate (not supported yet)", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
+			s.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "errorRate", UpperLimit: ptr.To(0.1), QueryTemplate: "up"}}}
 			s.Targets["prod"] = deployv1alpha1.Target{Account: "prod", Strategy: "canary", Constraints: &deployv1alpha1.Constraints{
-				AfterDeployment: []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}}}
-		}, []string{"spec.targets.prod.constraints.afterDeployment[0].runWebhook: runWebhook gates are not supported yet"}),
+				AfterDeployment: []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"errorRate"}}}}}}
+		}, []string{"spec.targets.prod.constraints.afterDeployment[0].analysis: analysis gates are not supported yet"}),
 	)
 
 	It("refuses Judgments that match nothing", func(ctx SpecContext) {

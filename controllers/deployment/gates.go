@@ -26,6 +26,9 @@ type WaitingGate struct {
 	// ByExecutor is true for a strategy step, held by the Rollout's executor; false for a
 	// constraint gate, held by the Deployment controller.
 	ByExecutor bool
+	// Callback is true for a constraint webhook waiting for its callback: it takes approve
+	// (success) and reject or rollback (failure), but is no pending approval of a person.
+	Callback bool
 }
 
 // gateDecision is an accepted Judgment bound to one gate.
@@ -34,6 +37,8 @@ type gateDecision struct {
 	author   string
 	decision deployv1alpha1.Decision
 	at       time.Time
+	// reason is the Judgment's reason (a webhook callback's mdMessage).
+	reason string
 }
 
 func (g gateDecision) by() string {
@@ -172,7 +177,7 @@ func evalGates(target, kind string, pauses []*deployv1alpha1.PauseStep, start ti
 
 // awaitsApproval reports whether any waiting gate is an approval.
 func awaitsApproval(ws []WaitingGate) bool {
-	return slices.ContainsFunc(ws, func(w WaitingGate) bool { return w.Approval })
+	return slices.ContainsFunc(ws, func(w WaitingGate) bool { return w.Approval && !w.Callback })
 }
 
 func beforePauses(t deployv1alpha1.Target) []*deployv1alpha1.PauseStep {

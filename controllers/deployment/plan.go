@@ -53,6 +53,8 @@ type Plan struct {
 	// Wake is when the plan changes by itself (a pause ends, an approval expires, a target times
 	// out); zero if never.
 	Wake time.Time
+	// WebhookCalls are the calls of constraint webhook gates due now (webhookgates.go).
+	WebhookCalls []DueWebhookCall
 }
 
 // TargetPlan is how one target stands.
@@ -162,8 +164,10 @@ func (p *planner) target(name string, done map[string]TargetPlan) TargetPlan {
 	if tp.Status.StartedAt == nil {
 		tp.Status.StartedAt = timePtr(p.in.Now)
 	}
-	g := evalGates(name, BeforeDeploymentGate, beforePauses(t), tp.Status.StartedAt.Time, decs.gates, p.in.Now)
+	g := p.constraintGates(&tp, t, BeforeDeploymentGate, tp.Status.StartedAt.Time, decs, "")
 	switch g.verdict {
+	case gateFailed:
+		p.stop(&tp, deployv1alpha1.StateFailed, ReasonWebhookFailed, g.message)
 	case gateRejected:
 		p.stop(&tp, deployv1alpha1.StateRejected, ReasonGateRejected, g.message)
 	case gateExpired:
@@ -189,6 +193,7 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 	st.RolloutName = ro.Name
 	st.CurrentStep, st.TotalSteps, st.Weight = ro.Status.CurrentStep, ro.Status.TotalSteps, ro.Status.Weight
 	st.Previews = ro.Status.Previews
+	st.Analysis, st.Webhooks = ro.Status.Analysis, append(slices.Clone(ro.Status.Webhooks), p.passedBeforeCalls(t, st.Name, decs)...)
 	if st.StartedAt == nil {
 		st.StartedAt = ro.CreationTimestamp.DeepCopy()
 	}
@@ -291,7 +296,7 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 func (p *planner) afterGates(tp *TargetPlan, t deployv1alpha1.Target, ro *rolloutv1alpha1.Rollout, decs *targetDecisions) {
 	st := &tp.Status
 	pauses := afterPauses(t)
-	g := evalGates(st.Name, AfterDeploymentGate, pauses, st.FinishedAt.Time, decs.gates, p.in.Now)
+	g := p.constraintGates(tp, t, AfterDeploymentGate, st.FinishedAt.Time, decs, ro.Status.CanaryRevision)
 	if c := decs.cancel; c != nil && len(pauses) > 0 && (g.verdict != gatePassed || c.at.Before(g.passedAt)) {
 		p.stop(tp, deployv1alpha1.StateCancelled, deployv1alpha1.ReasonCancelled,
 			fmt.Sprintf("cancelled by %s after Rollout %s succeeded; the target keeps the new version", c.by(), ro.Name))
@@ -301,6 +306,8 @@ func (p *planner) afterGates(tp *TargetPlan, t deployv1alpha1.Target, ro *rollou
 	case gatePassed:
 		st.State = deployv1alpha1.StateSucceeded
 		st.Message = orDefault(ro.Status.Message, "succeeded")
+	case gateFailed:
+		p.stop(tp, deployv1alpha1.StateFailed, ReasonWebhookFailed, g.message+"; the target keeps the new version, its dependants do not start")
 	case gateRejected:
 		p.stop(tp, deployv1alpha1.StateRejected, ReasonGateRejected, g.message+"; the target keeps the new version, its dependants do not start")
 	case gateExpired:
@@ -313,8 +320,11 @@ func (p *planner) afterGates(tp *TargetPlan, t deployv1alpha1.Target, ro *rollou
 // wait records a target waiting at its gates.
 func (p *planner) wait(tp *TargetPlan, g gatesResult) {
 	tp.Status.State = deployv1alpha1.StatePaused
-	if awaitsApproval(g.waiting) {
+	switch {
+	case awaitsApproval(g.waiting):
 		tp.Status.State = deployv1alpha1.StateAwaitingApproval
+	case onlyWebhooks(g.waiting):
+		tp.Status.State = deployv1alpha1.StateRunning
 	}
 	tp.Status.Message = g.message
 	p.plan.Waiting = append(p.plan.Waiting, g.waiting...)
@@ -435,7 +445,7 @@ func decisionsByTarget(judgments []deployv1alpha1.Judgment) map[string]*targetDe
 	out := map[string]*targetDecisions{}
 	for i := range js {
 		j := &js[i]
-		gd := gateDecision{judgment: j.Name, author: j.Spec.Author, decision: j.Spec.Decision, at: appliedAt(j)}
+		gd := gateDecision{judgment: j.Name, author: j.Spec.Author, decision: j.Spec.Decision, at: appliedAt(j), reason: j.Spec.Reason}
 		for _, s := range j.Status.AppliedTo {
 			b := ParseBinding(s)
 			td := out[b.Target]
@@ -449,11 +459,11 @@ func decisionsByTarget(judgments []deployv1alpha1.Judgment) map[string]*targetDe
 					c := gd
 					td.cancel = &c
 				}
-				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision})
+				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision, Reason: j.Spec.Reason})
 			case IsConstraintGate(b.Gate):
 				td.gates[b.Gate] = append(td.gates[b.Gate], gd)
 			default:
-				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision})
+				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision, Reason: j.Spec.Reason})
 			}
 		}
 	}

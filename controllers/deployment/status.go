@@ -119,7 +119,7 @@ func applyPlan(d *deployv1alpha1.Deployment, plan *Plan, now time.Time) {
 	st.TargetProgress = progress(plan.Targets)
 	st.PendingApprovals = nil
 	for _, w := range plan.Waiting {
-		if w.Approval {
+		if w.Approval && !w.Callback {
 			st.PendingApprovals = append(st.PendingApprovals, deployv1alpha1.PendingApproval{Target: w.Target, Gate: w.Gate,
 				RequiresRoles: w.RequiresRoles, Since: w.Since, ExpiresAt: w.Until})
 		}

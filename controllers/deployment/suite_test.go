@@ -2,6 +2,7 @@ package deployment_test
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/aurora-cd/aurora/controllers/judgment"
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/testcluster"
+	"github.com/aurora-cd/aurora/internal/tlsutil"
 )
 
 var (
@@ -27,6 +29,12 @@ var (
 )
 
 // testClock is the wall clock plus an offset that tests advance.
+// testAPIURL is the REST API's URL the controller hands out for webhook callbacks.
+const testAPIURL = "https://api.aurora.example:8444"
+
+// testCA signs the certificates of the webhook receivers the tests run; the controller trusts it.
+var testCA *tlsutil.CA
+
 type testClock struct{ offset atomic.Int64 }
 
 // Now returns the wall clock plus the offset.
@@ -53,10 +61,17 @@ var _ = BeforeSuite(func(ctx context.Context) {
 
 	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
+	testCA, err = tlsutil.NewCA("deployment-test", time.Hour)
+	Expect(err).NotTo(HaveOccurred())
+	tlsConfig, err := tlsutil.ClientConfig(testCA.CertPEM)
+	Expect(err).NotTo(HaveOccurred())
 	Expect((&deployment.Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("aurora-deployment-controller"),
-		Now:      clock.Now,
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder("aurora-deployment-controller"),
+		Now:        clock.Now,
+		APIURL:     testAPIURL,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}},
 	}).SetupWithManager(mgr)).To(Succeed())
 	Expect((&judgment.Reconciler{
 		Client:    mgr.GetClient(),

@@ -86,11 +86,16 @@ func TestValidate(t *testing.T) {
 		{"a Pod of another group is someone else's kind", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Manifests[0].Inline = webManifest + "---\napiVersion: example.com/v1\nkind: Pod\nmetadata: {name: x}\n"
 		}, nil},
-		{"a runWebhook gate (not supported yet)", func(s *deployv1alpha1.DeploymentSpec) {
+		{"a runWebhook gate called direct", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x"}}
 			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
 				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
-		}, []string{"spec.targets.prod.constraints.beforeDeployment[1].runWebhook: runWebhook gates are not supported yet"}},
+		}, nil},
+		{"a runWebhook gate through an agent (not supported yet)", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
+			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
+				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
+		}, []string{`spec.targets.prod.constraints.beforeDeployment[1].runWebhook: webhook "smoke" has networkMode remoteNetworkAgent, which only strategy steps support yet`}},
 		{"an analysis gate naming an unknown query (and not supported yet)", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"q"}}}}
 		}, []string{

@@ -86,6 +86,10 @@ func Decide(j *deployv1alpha1.Judgment, in Inputs) Verdict {
 		}
 		return notApplicable("nothing of deployment %s is left to cancel%s", name, on(j.Spec.Target, ""))
 	case deployv1alpha1.DecisionRollback:
+		// A failed callback of a constraint webhook: it fails that gate.
+		if w, ok := waitingCallback(plan, j.Spec.Target, j.Spec.Gate); ok {
+			return accepted(j, []string{w.Binding.String()})
+		}
 		if ts := targets(running(plan), j.Spec.Target); len(ts) > 0 {
 			return bind(j, ts, j.Spec.Gate)
 		}
@@ -271,4 +275,18 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// waitingCallback returns the constraint webhook gate of target that waits for its callback, when
+// gate names one.
+func waitingCallback(plan deployment.Plan, target, gate string) (deployment.WaitingGate, bool) {
+	if target == "" || !deployment.IsConstraintGate(gate) {
+		return deployment.WaitingGate{}, false
+	}
+	for _, w := range plan.Waiting {
+		if w.Callback && w.Target == target && w.Gate == gate {
+			return w, true
+		}
+	}
+	return deployment.WaitingGate{}, false
 }

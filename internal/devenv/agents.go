@@ -2,7 +2,10 @@ package devenv
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,7 +67,7 @@ func (e *Env) StartAgent(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("agent %s: creating its manager: %w", id, err)
 	}
-	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor"), Previews: agent}).SetupWithManager(mgr); err != nil {
+	if err := (&executor.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-executor"), Previews: agent, HTTPClient: e.outboundClient()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("agent %s: setting up the executor: %w", id, err)
 	}
 	if err := mgr.Add(agent); err != nil {
@@ -107,4 +110,16 @@ func (e *Env) waitAgentsConnected(ctx context.Context) error {
 		}
 		return true, nil
 	})
+}
+
+// outboundClient is the HTTP client of the agents' metric queries and webhook calls: TLS 1.2 or
+// newer, trusting the system's roots and the environment's CA (so that local receivers can use
+// its certificates).
+func (e *Env) outboundClient() *http.Client {
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	roots.AppendCertsFromPEM(e.CA.CertPEM)
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}}}
 }

@@ -47,6 +47,22 @@ const systemNamespace = "aurora-system"
 // Hub and the REST API.
 func (e *Env) startControlPlane(ctx context.Context) error {
 	log := e.opts.Log
+	// The REST API's address is chosen first: the auth service must know the Console's redirect URI
+	// and the Deployment controller the webhooks' callback URI.
+	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listening for the REST API: %w", err)
+	}
+	e.APIURL = "https://" + apiListener.Addr().String()
+	apiServing := false
+	defer func() {
+		if !apiServing {
+		}
+	}()
+	callbackURL := e.opts.APIURL
+	if callbackURL == "" {
+		callbackURL = e.APIURL
+	}
 	// Environments started one after another in a process (a restart on the same state directory)
 	// share controller names.
 	mgr, err := ctrl.NewManager(e.Cloud.Config, ctrl.Options{Scheme: scheme.New(), Metrics: metricsserver.Options{BindAddress: "0"},
@@ -60,7 +76,7 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 			return (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
 		},
 		"Deployment": func() error {
-			return (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller")}).SetupWithManager(mgr)
+			return (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: callbackURL, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
 		},
 		"Judgment": func() error {
 			return (&judgment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("aurora-judgment-controller")}).SetupWithManager(mgr)
@@ -97,14 +113,7 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 	if err := e.startTLS(); err != nil {
 		return err
 	}
-	// The REST API's address is chosen first: the auth service must know the Console's redirect URI.
-	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("listening for the REST API: %w", err)
-	}
-	e.APIURL = "https://" + apiListener.Addr().String()
 	if err := e.startAuth(ctx); err != nil {
-		_ = apiListener.Close()
 		return err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -128,6 +137,7 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 		return err
 	}
 	e.onStop(e.StopHub)
+	apiServing = true
 	if err := e.startAPI(ctx, apiListener); err != nil {
 		return err
 	}

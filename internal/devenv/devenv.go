@@ -55,6 +55,9 @@ type Options struct {
 	// DemoUser and DemoPassword are the login of the demo tenant's person (a tenant admin and
 	// deployer there), for the device flow and the Console. Default demo / aurora-demo-password.
 	DemoUser, DemoPassword string
+	// APIURL is the REST API's public URL, when one runs: the Deployment controller gives webhook
+	// steps their callback URI under it.
+	APIURL string
 	// Log is the environment's logger.
 	Log logr.Logger
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -58,6 +59,12 @@ type Reconciler struct {
 	// Previews signs the links of exposeServices steps (the agent, through the Hub). Without it the
 	// previews are listed without URL.
 	Previews PreviewLinker
+	// ConfigNamespace holds the tenant's secret store (Secret aurora-secrets) and metric providers
+	// (ConfigMap aurora-metric-providers): the agent's own namespace. Default: each Rollout's
+	// namespace.
+	ConfigNamespace string
+	// HTTPClient makes metric queries and webhook calls. Default: TLS 1.2 or newer, 30s timeout.
+	HTTPClient *http.Client
 }
 
 // SetupWithManager registers the executor with mgr: it watches mirrored Rollouts (their creation

@@ -50,7 +50,7 @@ func MatchDecisions(decisions []rolloutv1alpha1.RolloutDecision, handled []strin
 			m.Discard = append(m.Discard, d.Name) // a gate that names no canary step
 		case d.Gate != "" && target > step.Index && step.Index >= 0:
 			// for a later step: keep it until the execution gets there
-		case d.Gate != "" && target != step.Index, !step.IsPause():
+		case d.Gate != "" && target != step.Index, !step.TakesDecisions():
 			m.Discard = append(m.Discard, d.Name)
 		case !appliesTo(d.Decision, step.Kind):
 			m.Discard = append(m.Discard, d.Name)
@@ -66,7 +66,7 @@ func appliesTo(d deployv1alpha1.Decision, kind StepKind) bool {
 	switch kind {
 	case PauseFor:
 		return d == deployv1alpha1.DecisionSkip || d == deployv1alpha1.DecisionApprove
-	case PauseUntilApproved:
+	case PauseUntilApproved, RunAnalysis, RunWebhook:
 		return d == deployv1alpha1.DecisionApprove || d == deployv1alpha1.DecisionReject
 	}
 	return false

@@ -175,6 +175,8 @@ func (x *execution) execute(ctx context.Context) stage {
 		meta.MarkReconciling(x.rollout, meta.ProgressingReason, "starting: "+msg)
 	}
 
+	x.stepInputs(&in)
+
 	if slices.ContainsFunc(views, func(v WorkloadView) bool { return v.New == nil }) {
 		if err := x.applyObjects(ctx); err != nil {
 			return x.applyFailed(err, startedAt)
@@ -188,6 +190,7 @@ func (x *execution) execute(ctx context.Context) stage {
 	} else {
 		act = NextAction(in)
 	}
+	x.recordWebhookUpdates(act.WebhookUpdates)
 	for _, name := range act.Discarded {
 		x.log.Info("Discarding a decision that nothing waits for", "decision", name)
 		x.r.event(x.rollout, corev1.EventTypeNormal, "DecisionDiscarded", "Decide", fmt.Sprintf("decision %s: nothing it applies to waits", name))
@@ -245,6 +248,9 @@ func (x *execution) execute(ctx context.Context) stage {
 	}
 	setRunning(x.rollout, act, total)
 	setCounts(x.rollout, newVersions, stableVersions)
+	if x.runDueCalls(ctx, act, startedAt) {
+		return stage{result: ctrl.Result{RequeueAfter: requeueMargin}}
+	}
 	return stage{result: ctrl.Result{RequeueAfter: x.requeue(act.RequeueAfter)}}
 }
 

@@ -23,7 +23,23 @@ const (
 	WorkloadLabel = "deploy.aurora.dev/workload"
 )
 
-// Environment variables injected into every container of a version.
+// Armory's annotations on every version's workload and pods, for queries written for Armory
+// (annotation_deploy_armory_io_replica_set_name in kube-state-metrics, say). The replica set name
+// is the version's name.
+const (
+	// ArmoryApplicationAnnotation is the application.
+	ArmoryApplicationAnnotation = "deploy.armory.io/application"
+	// ArmoryDeploymentIDAnnotation is the deployment id.
+	ArmoryDeploymentIDAnnotation = "deploy.armory.io/deployment-id"
+	// ArmoryEnvironmentAnnotation is the environment (target).
+	ArmoryEnvironmentAnnotation = "deploy.armory.io/environment"
+	// ArmoryReplicaSetNameAnnotation is the version's name ({{armory.replicaSetName}}).
+	ArmoryReplicaSetNameAnnotation = "deploy.armory.io/replica-set-name"
+)
+
+// Environment variables injected into every container of a version: the AURORA_* ones and, with
+// the same values, Armory's ARMORY_APPLICATION_NAME, ARMORY_DEPLOYMENT_ID,
+// ARMORY_ENVIRONMENT_NAME and ARMORY_REPLICA_SET_NAME.
 const (
 	// ApplicationEnv holds the application.
 	ApplicationEnv = "AURORA_APPLICATION_NAME"

@@ -71,6 +71,14 @@ type ExecutionInput struct {
 	// the weight then moves traffic, the new version runs the weight's share of full replicas and
 	// the stable version keeps its replicas until the end.
 	SplitTraffic bool
+	// Queries are spec.analysis.queries, for analysis steps.
+	Queries []deployv1alpha1.Query
+	// Analysis are the recorded runs of analysis steps (status.analysis).
+	Analysis []deployv1alpha1.AnalysisRun
+	// WebhookSpecs are spec.webhooks, for runWebhook steps.
+	WebhookSpecs []deployv1alpha1.Webhook
+	// WebhookCalls are the recorded calls of runWebhook steps (status.webhooks).
+	WebhookCalls []deployv1alpha1.WebhookCall
 }
 
 // FirstDeployment reports whether no workload has a stable version.
@@ -123,6 +131,12 @@ type Action struct {
 	Conditions []rolloutv1alpha1.StrategyConditionStatus
 	// running are the outcomes of the conditions run in this pass, by gate.
 	running map[string]ConditionOutcome
+	// AnalysisDue is a judgment run to make now (analysis.go).
+	AnalysisDue *AnalysisDue
+	// WebhookDue is a webhook call to make now (webhook.go).
+	WebhookDue *WebhookDue
+	// WebhookUpdates are new records of webhook calls, for status.webhooks.
+	WebhookUpdates []deployv1alpha1.WebhookCall
 }
 
 // ActedDecision is a decision acted on, and the step it acted at.
@@ -181,10 +195,11 @@ func NextAction(in ExecutionInput) Action {
 		if d := m.Terminal; d != nil {
 			act.Acted = append(act.Acted, ActedDecision{RolloutDecision: *d, Step: act.State.Step})
 			if d.Decision == deployv1alpha1.DecisionCancel {
-				act.Outcome, act.Message = OutcomeCancel, fmt.Sprintf("cancelled by decision %s at %s", d.Name, prefix)
+				act.Outcome, act.Message = OutcomeCancel, fmt.Sprintf("cancelled by decision %s at %s%s", d.Name, prefix, reasonSuffix(d.Reason))
 			} else {
-				act.Outcome, act.Message = OutcomeRollBack, fmt.Sprintf("rolled back by decision %s at %s", d.Name, prefix)
+				act.Outcome, act.Message = OutcomeRollBack, fmt.Sprintf("rolled back by decision %s at %s%s", d.Name, prefix, reasonSuffix(d.Reason))
 			}
+			in.terminalOnWebhook(&act, step, d.Gate, d.Reason)
 			return act
 		}
 
@@ -225,6 +240,14 @@ func NextAction(in ExecutionInput) Action {
 			if d.Decision == deployv1alpha1.DecisionReject {
 				act.Outcome = OutcomeRollBack
 				act.Message = fmt.Sprintf("rejected by decision %s at %s", d.Name, step.Gate())
+				return act
+			}
+		case RunAnalysis:
+			if in.analysisAction(&act, step, m, prefix) {
+				return act
+			}
+		case RunWebhook:
+			if in.webhookAction(&act, step, m, prefix) {
 				return act
 			}
 		}

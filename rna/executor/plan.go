@@ -27,6 +27,10 @@ const (
 	PauseUntilApproved StepKind = "pauseUntilApproved"
 	// ExposeServices lists preview links to Services and goes on at once (see expose.go).
 	ExposeServices StepKind = "exposeServices"
+	// RunAnalysis runs metric queries and judges the new version (analysis.go).
+	RunAnalysis StepKind = "analysis"
+	// RunWebhook calls a webhook and waits for its callback (webhook.go).
+	RunWebhook StepKind = "runWebhook"
 )
 
 // Step is one step of an execution.
@@ -43,6 +47,10 @@ type Step struct {
 	Duration time.Duration
 	// Services are the Services an ExposeServices step links to.
 	Services []string
+	// Analysis is a RunAnalysis step's spec.
+	Analysis *deployv1alpha1.AnalysisStep
+	// Webhook is a RunWebhook step's spec.
+	Webhook *deployv1alpha1.RunWebhookStep
 }
 
 // Gate is how decisions name the step: "steps[<index>]", or empty for the added final step.
@@ -55,6 +63,12 @@ func (s Step) Gate() string {
 
 // IsPause reports whether the step waits for time or a decision.
 func (s Step) IsPause() bool { return s.Kind == PauseFor || s.Kind == PauseUntilApproved }
+
+// TakesDecisions reports whether approve, skip or reject decisions can act on the step: a pause, an
+// analysis (manual modes) or a webhook (its callback).
+func (s Step) TakesDecisions() bool {
+	return s.IsPause() || s.Kind == RunAnalysis || s.Kind == RunWebhook
+}
 
 // PlanSteps returns the steps of a canary strategy: its steps in order, each pause at the weight
 // of the step before it (0 at the start), then a final setWeight of 100 unless the last step
@@ -82,6 +96,10 @@ func PlanSteps(strategy deployv1alpha1.Strategy, firstDeployment bool) []Step {
 			plan = append(plan, Step{Index: i, Kind: PauseFor, Weight: weight, Duration: d})
 		case s.ExposeServices != nil:
 			plan = append(plan, exposeStep(i, weight, s.ExposeServices))
+		case s.Analysis != nil:
+			plan = append(plan, Step{Index: i, Kind: RunAnalysis, Weight: weight, Analysis: s.Analysis})
+		case s.RunWebhook != nil:
+			plan = append(plan, Step{Index: i, Kind: RunWebhook, Weight: weight, Webhook: s.RunWebhook})
 		}
 	}
 	if len(plan) == 0 || plan[len(plan)-1].Kind != SetWeight || plan[len(plan)-1].Weight != 100 {
@@ -90,10 +108,9 @@ func PlanSteps(strategy deployv1alpha1.Strategy, firstDeployment bool) []Step {
 	return plan
 }
 
-// NotYetSupported returns why the executor cannot run a strategy yet: analysis and runWebhook
-// steps, and blue/green conditions of a kind without a runner (see DefaultConditionRunners), come
-// with the next issue. It is the one place to change when they do. The error's text is the
-// Rollout's message, such as "analysis steps are not supported yet" (the first such step, in order).
+// NotYetSupported returns why the executor cannot run a strategy: a blue/green condition of a kind
+// without a runner (see DefaultConditionRunners), or a step that sets nothing. The error's text is
+// the Rollout's message.
 func NotYetSupported(strategy deployv1alpha1.Strategy) error {
 	if bg := strategy.BlueGreen; bg != nil {
 		return unsupportedConditions(bg, DefaultConditionRunners())
@@ -103,11 +120,7 @@ func NotYetSupported(strategy deployv1alpha1.Strategy) error {
 	}
 	for i, s := range strategy.Canary.Steps {
 		switch {
-		case s.Analysis != nil:
-			return errors.New("analysis steps are not supported yet")
-		case s.RunWebhook != nil:
-			return errors.New("runWebhook steps are not supported yet")
-		case s.SetWeight == nil && s.Pause == nil && s.ExposeServices == nil:
+		case s.SetWeight == nil && s.Pause == nil && s.ExposeServices == nil && s.Analysis == nil && s.RunWebhook == nil:
 			return fmt.Errorf("steps[%d] sets no step", i)
 		}
 	}

@@ -67,10 +67,8 @@ func TestNotYetSupported(t *testing.T) {
 		want     string
 	}{
 		{"weights and pauses", canary(weightStep(10), approvalStep(), timedStep(1, deployv1alpha1.Seconds)), ""},
-		{"analysis", canary(weightStep(10), analysis), "analysis steps are not supported yet"},
-		{"runWebhook", canary(webhook), "runWebhook steps are not supported yet"},
+		{"analysis and runWebhook", canary(weightStep(10), analysis, webhook), ""},
 		{"exposeServices", canary(weightStep(10), expose), ""},
-		{"exposeServices then analysis", canary(weightStep(10), expose, analysis), "analysis steps are not supported yet"},
 		{"blueGreen with pauses", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a",
 			RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}}}}}, ""},
 		{"blueGreen with an analysis", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a",

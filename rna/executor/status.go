@@ -82,6 +82,7 @@ func setStarted(r *rolloutv1alpha1.Rollout, canary, stable string, totalSteps in
 	r.Status.Weight = 0
 	r.Status.WaitingFor = ""
 	r.Status.Phase = rolloutv1alpha1.PhaseProgressing
+	r.Status.Analysis, r.Status.Webhooks = nil, nil
 }
 
 // setRunning records the outcome of a pass of a running execution.

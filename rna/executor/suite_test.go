@@ -2,6 +2,7 @@ package executor_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,12 +23,17 @@ import (
 
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/testcluster"
+	"github.com/aurora-cd/aurora/internal/tlsutil"
 	"github.com/aurora-cd/aurora/rna/executor"
 )
 
 var (
 	cluster   *testcluster.Cluster
 	k8sClient client.WithWatch
+
+	// testCA signs the TLS certificates of the metric servers and webhook receivers the tests run;
+	// the executor's HTTP client trusts it.
+	testCA *tlsutil.CA
 
 	// executorMu guards stopExecutor.
 	executorMu   sync.Mutex
@@ -51,6 +59,9 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	DeferCleanup(cluster.Stop)
 	k8sClient, err = client.NewWithWatch(cluster.Config, client.Options{Scheme: scheme.New()})
 	Expect(err).NotTo(HaveOccurred())
+	testCA, err = tlsutil.NewCA("executor-test", time.Hour)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: configNamespace}})).To(Succeed())
 	startExecutor()
 	DeferCleanup(func() {
 		executorMu.Lock()
@@ -71,9 +82,13 @@ func startExecutor() {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)}, // restarted in the same process
 	})
 	Expect(err).NotTo(HaveOccurred())
+	tlsConfig, err := tlsutil.ClientConfig(testCA.CertPEM)
+	Expect(err).NotTo(HaveOccurred())
 	Expect((&executor.Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("rollout-executor"),
+		Client:          mgr.GetClient(),
+		Recorder:        mgr.GetEventRecorder("rollout-executor"),
+		ConfigNamespace: configNamespace,
+		HTTPClient:      &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}},
 	}).SetupWithManager(mgr)).To(Succeed())
 	mgrCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

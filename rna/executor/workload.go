@@ -52,6 +52,11 @@ func versionAnnotations(id Identity, workload, version string) map[string]string
 		EnvironmentLabel:  id.Environment,
 		VersionLabel:      version,
 		WorkloadLabel:     workload,
+
+		ArmoryApplicationAnnotation:    id.Application,
+		ArmoryDeploymentIDAnnotation:   id.DeploymentID,
+		ArmoryEnvironmentAnnotation:    id.Environment,
+		ArmoryReplicaSetNameAnnotation: version,
 	}
 }
 
@@ -73,6 +78,10 @@ func VersionTemplate(d *appsv1.Deployment, id Identity, version string) corev1.P
 		{Name: DeploymentIDEnv, Value: id.DeploymentID},
 		{Name: EnvironmentEnv, Value: id.Environment},
 		{Name: VersionEnv, Value: version},
+		{Name: "ARMORY_APPLICATION_NAME", Value: id.Application},
+		{Name: "ARMORY_DEPLOYMENT_ID", Value: id.DeploymentID},
+		{Name: "ARMORY_ENVIRONMENT_NAME", Value: id.Environment},
+		{Name: "ARMORY_REPLICA_SET_NAME", Value: version},
 	}
 	for i := range t.Spec.Containers {
 		t.Spec.Containers[i].Env = withEnv(t.Spec.Containers[i].Env, env)

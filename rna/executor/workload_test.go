@@ -39,8 +39,12 @@ func TestVersionTemplate(t *testing.T) {
 	g.Expect(tpl.Labels).To(Equal(map[string]string{"app": "web", ApplicationLabel: "potato-facts", DeploymentIDLabel: "deploy-42",
 		EnvironmentLabel: "prod", VersionLabel: "web-0123456789", WorkloadLabel: "web"}))
 	g.Expect(tpl.Annotations).To(HaveKeyWithValue(DeploymentIDLabel, "deploy-42"))
+	g.Expect(tpl.Annotations).To(HaveKeyWithValue(ArmoryReplicaSetNameAnnotation, "web-0123456789"))
+	g.Expect(tpl.Annotations).To(HaveKeyWithValue(ArmoryApplicationAnnotation, "potato-facts"))
 	want := []corev1.EnvVar{{Name: ApplicationEnv, Value: "potato-facts"}, {Name: DeploymentIDEnv, Value: "deploy-42"},
-		{Name: EnvironmentEnv, Value: "prod"}, {Name: VersionEnv, Value: "web-0123456789"}}
+		{Name: EnvironmentEnv, Value: "prod"}, {Name: VersionEnv, Value: "web-0123456789"},
+		{Name: "ARMORY_APPLICATION_NAME", Value: "potato-facts"}, {Name: "ARMORY_DEPLOYMENT_ID", Value: "deploy-42"},
+		{Name: "ARMORY_ENVIRONMENT_NAME", Value: "prod"}, {Name: "ARMORY_REPLICA_SET_NAME", Value: "web-0123456789"}}
 	g.Expect(tpl.Spec.Containers[0].Env).To(Equal(append([]corev1.EnvVar{{Name: "KEEP", Value: "k"}}, want...)), "replaces a variable of the same name")
 	g.Expect(tpl.Spec.InitContainers[0].Env).To(Equal(want))
 	g.Expect(w.Deployment.Spec.Template.Labels).To(HaveLen(1), "the manifest is not changed")

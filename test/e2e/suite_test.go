@@ -29,7 +29,7 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	start := time.Now()
 	var err error
 	env, err = devenv.Start(ctx, devenv.Options{Targets: []string{"staging", "prod"}, TargetNodes: 3,
-		HeartbeatInterval: time.Second, Log: ctrl.Log.WithName("devenv")})
+		HeartbeatInterval: time.Second, APIURL: callbackAPIURL, Log: ctrl.Log.WithName("devenv")})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
 	AddReportEntry("environment started in", time.Since(start).String())

@@ -1,5 +1,9 @@
 package v1alpha1
 
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // AnalysisConfig holds the metric queries that analysis steps name.
 type AnalysisConfig struct {
 	// defaultMetricProviderName is the metric provider used by queries that name none.
@@ -41,4 +45,53 @@ type Query struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	QueryTemplate string `json:"queryTemplate"`
+}
+
+// AnalysisVerdict is the outcome of a query, a run or an analysis step.
+// +kubebuilder:validation:Enum=Pass;Fail;Error
+type AnalysisVerdict string
+
+// Verdicts of an analysis.
+const (
+	// VerdictPass: within the limits.
+	VerdictPass AnalysisVerdict = "Pass"
+	// VerdictFail: outside the limits.
+	VerdictFail AnalysisVerdict = "Fail"
+	// VerdictError: the query could not be run or returned no value; it counts as a failure.
+	VerdictError AnalysisVerdict = "Error"
+)
+
+// AnalysisRun is one query of one judgment run of an analysis step or gate.
+type AnalysisRun struct {
+	// gate is the step or gate, such as steps[2] or afterDeployment[0].
+	// +required
+	Gate string `json:"gate"`
+	// run is the 1-based judgment run.
+	// +required
+	Run int32 `json:"run"`
+	// query is the query's name.
+	// +required
+	Query string `json:"query"`
+	// provider is the metric provider that ran it.
+	// +optional
+	Provider string `json:"provider,omitempty"`
+	// rendered is the query sent to the provider, with {{secrets.*}} left unresolved.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Rendered string `json:"rendered,omitempty"`
+	// value is the result, as a decimal string; empty when there was none.
+	// +optional
+	Value string `json:"value,omitempty"`
+	// verdict is Pass, Fail or Error.
+	// +required
+	Verdict AnalysisVerdict `json:"verdict"`
+	// message says why it failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// start and end bound the window queried.
+	// +optional
+	Start *metav1.Time `json:"start,omitempty"`
+	// end is the end of the window queried.
+	// +optional
+	End *metav1.Time `json:"end,omitempty"`
 }

@@ -311,6 +311,17 @@ type TargetStatus struct {
 	// +optional
 	// +listType=atomic
 	Previews []PreviewLink `json:"previews,omitempty"`
+
+	// analysis are the runs of the target's analysis steps, as its Rollout reports them.
+	// +optional
+	// +kubebuilder:validation:MaxItems=512
+	// +listType=atomic
+	Analysis []AnalysisRun `json:"analysis,omitempty"`
+	// webhooks are the calls of the target's runWebhook steps and gates.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Webhooks []WebhookCall `json:"webhooks,omitempty"`
 }
 
 // PreviewLink is a temporary link to a Service of the new version, made by an exposeServices step.

@@ -125,6 +125,11 @@ type RolloutSpec struct {
 	// +optional
 	Context map[string]string `json:"context,omitempty"`
 
+	// callbackBaseURI is <api>/webhooks/<deployment>/<target>: a runWebhook step's
+	// {{armory.callbackUri}} is it followed by / and the step's gate, path-escaped.
+	// +optional
+	CallbackBaseURI string `json:"callbackBaseURI,omitempty"`
+
 	// decisions are the Judgments that reached this Rollout, in order.
 	// +optional
 	// +kubebuilder:validation:MaxItems=256
@@ -144,6 +149,10 @@ type RolloutDecision struct {
 	// decision is approve, reject, skip, rollback or cancel.
 	// +required
 	Decision deployv1alpha1.Decision `json:"decision"`
+	// reason is the Judgment's reason, such as a webhook callback's mdMessage.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Reason string `json:"reason,omitempty"`
 }
 
 // RolloutStatus is the progress of a Rollout in its target cluster.
@@ -229,6 +238,18 @@ type RolloutStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
 	Previews []deployv1alpha1.PreviewLink `json:"previews,omitempty"`
+
+	// analysis are the runs of the analysis steps: each query's value and verdict.
+	// +optional
+	// +kubebuilder:validation:MaxItems=512
+	// +listType=atomic
+	Analysis []deployv1alpha1.AnalysisRun `json:"analysis,omitempty"`
+
+	// webhooks are the calls of the runWebhook steps and their outcome.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Webhooks []deployv1alpha1.WebhookCall `json:"webhooks,omitempty"`
 }
 
 // BlueGreenStatus is the progress of a blue/green strategy.

@@ -1,0 +1,277 @@
+package executor_test
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
+	"github.com/aurora-cd/aurora/rna/executor"
+)
+
+// errorRateQuery selects the new version's error rate over each run's window; the team label comes
+// from the tenant's secret store, to show that secrets resolve (and stay out of the status).
+const errorRateQuery = `max(max_over_time(aurora_test_error_rate{namespace="{{armory.namespace}}",replica_set="{{armory.replicaSetName}}",team="{{secrets.team}}"}[{{armory.promQlStepInterval}}]))`
+
+func analysisStep(mode deployv1alpha1.JudgmentMode) deployv1alpha1.CanaryStep {
+	return deployv1alpha1.CanaryStep{Analysis: &deployv1alpha1.AnalysisStep{
+		Interval: 2, Units: "seconds", NumberOfJudgmentRuns: 2, Queries: []string{"errorRate"},
+		LookbackMethod: "sliding", RollBackMode: deployv1alpha1.Automatic, RollForwardMode: mode,
+	}}
+}
+
+func withAnalysis(r *rolloutv1alpha1.Rollout) *rolloutv1alpha1.Rollout {
+	r.Spec.Analysis = &deployv1alpha1.AnalysisConfig{DefaultMetricProviderName: "prometheus", Queries: []deployv1alpha1.Query{
+		{Name: "errorRate", UpperLimit: ptr.To(0.1), QueryTemplate: errorRateQuery},
+	}}
+	return r
+}
+
+// tenantSecrets are the tenant's secrets the tests' templates use.
+var tenantSecrets = map[string]string{"team": "potato", "token": "s3cr3t-token"}
+
+// applyTenantConfig writes the tenant's secret store and, when prometheusURL is set, its metric
+// providers into the executor's configuration namespace.
+func applyTenantConfig(ctx SpecContext, prometheusURL string) {
+	GinkgoHelper()
+	objs := []client.Object{&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: configNamespace, Name: executor.SecretStoreName}, StringData: tenantSecrets}}
+	if prometheusURL != "" {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: configNamespace, Name: executor.MetricProvidersName}}
+		cm.Data = map[string]string{"providers.yaml": fmt.Sprintf("- {name: prometheus, type: prometheus, baseURL: %q}\n", prometheusURL)}
+		objs = append(objs, cm)
+	}
+	for _, obj := range objs {
+		err := k8sClient.Create(ctx, obj)
+		if apierrors.IsAlreadyExists(err) {
+			err = k8sClient.Update(ctx, obj)
+		}
+		Expect(err).NotTo(HaveOccurred())
+	}
+}
+
+// decideWithReason appends a decision with a reason, as the cloud does for a Judgment (a webhook
+// callback's mdMessage is its reason).
+func decideWithReason(ctx SpecContext, key client.ObjectKey, name, gate string, d deployv1alpha1.Decision, reason string) {
+	GinkgoHelper()
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		r := &rolloutv1alpha1.Rollout{}
+		if err := k8sClient.Get(ctx, key, r); err != nil {
+			return err
+		}
+		r.Spec.Decisions = append(r.Spec.Decisions, rolloutv1alpha1.RolloutDecision{Name: name, Gate: gate, Decision: d, Reason: reason})
+		return k8sClient.Update(ctx, r)
+	})).To(Succeed())
+}
+
+var _ = Describe("Metric analysis with a real Prometheus", Ordered, func() {
+	var exporter *errorRateExporter
+
+	BeforeAll(func(ctx SpecContext) {
+		exporter = &errorRateExporter{rates: map[string]float64{}}
+		srv := tlsServer(exporter)
+		applyTenantConfig(ctx, startPrometheus(ctx, srv))
+	}, NodeTimeout(3*time.Minute))
+
+	BeforeEach(func() {
+		SetDefaultEventuallyTimeout(time.Minute)
+		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+	})
+
+	It("passes a healthy canary and records each query's value and verdict", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "analysis-pass")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		exporter.set("potato-facts:healthy", 0.01)
+		r := withAnalysis(newRollout(ns, "healthy", []string{deploymentYAML(4, "potato-facts:healthy", "")}, setWeight(50), analysisStep(deployv1alpha1.Automatic)))
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		reportDuration("canary 50% → analysis (2 runs of 2s) → 100%, creation to Succeeded", time.Since(began))
+		canary := r.Status.CanaryRevision
+		Expect(r.Status.Analysis).To(HaveLen(2))
+		for i, run := range r.Status.Analysis {
+			Expect(run.Gate).To(Equal("steps[1]"))
+			Expect(run.Run).To(BeEquivalentTo(i + 1))
+			Expect(run.Query).To(Equal("errorRate"))
+			Expect(run.Provider).To(Equal("prometheus"))
+			Expect(run.Value).To(Equal("0.01"))
+			Expect(run.Verdict).To(Equal(deployv1alpha1.VerdictPass))
+			Expect(run.Rendered).To(ContainSubstring(`replica_set="` + canary + `"`))
+			Expect(run.Rendered).To(ContainSubstring(`team="{{secrets.team}}"`), "secrets are not written into the status")
+			Expect(run.Rendered).To(ContainSubstring("[2s]"), "a sliding window is one interval")
+			Expect(run.End.Sub(run.Start.Time)).To(Equal(2 * time.Second))
+		}
+		Expect(r.Status.Analysis[1].Start.Time).To(Equal(r.Status.Analysis[0].End.Time), "sliding windows follow each other")
+		Eventually(func() podCount { return podsOf(ctx, ns, canary) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+		Eventually(func() podCount { return podsOf(ctx, ns, stable) }).Should(Equal(podCount{}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("rolls an unhealthy canary back automatically", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "analysis-fail")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		exporter.set("potato-facts:unhealthy", 0.5)
+		r := withAnalysis(newRollout(ns, "unhealthy", []string{deploymentYAML(4, "potato-facts:unhealthy", "")}, setWeight(50), analysisStep(deployv1alpha1.Automatic)))
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		reportDuration("failed analysis (2 runs of 2s), creation to RolledBack", time.Since(began))
+		Expect(r.Status.Message).To(Equal("analysis of steps[1] failed: query errorRate averaged 0.5 above upperLimit 0.1 over 2 runs"))
+		Expect(r.Status.Analysis).To(HaveLen(2))
+		Expect(r.Status.Analysis).To(HaveEach(And(HaveField("Verdict", deployv1alpha1.VerdictFail), HaveField("Value", "0.5"),
+			HaveField("Message", "0.5 above upperLimit 0.1"))))
+		Eventually(func() podCount { return podsOf(ctx, ns, stable) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+		Eventually(func() podCount { return podsOf(ctx, ns, r.Status.CanaryRevision) }).Should(Equal(podCount{}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("waits for a Judgment before rolling a passing canary forward in manual mode", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "analysis-manual")
+		deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		exporter.set("potato-facts:manual", 0.02)
+		r := withAnalysis(newRollout(ns, "manual", []string{deploymentYAML(4, "potato-facts:manual", "")}, setWeight(25), analysisStep(deployv1alpha1.Manual)))
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseAwaitingApproval, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseAwaitingApproval), r.Status.Message)
+		Expect(r.Status.WaitingFor).To(Equal("steps[1]"))
+		Expect(r.Status.Weight).To(BeEquivalentTo(25))
+		Expect(r.Status.Message).To(ContainSubstring("analysis of steps[1] passed (every query within its limits: errorRate averaged 0.02); waiting for a judgment"))
+		Consistently(func() rolloutv1alpha1.Phase {
+			Expect(k8sClient.Get(ctx, key, r)).To(Succeed())
+			return r.Status.Phase
+		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal(rolloutv1alpha1.PhaseAwaitingApproval))
+		Expect(podsOf(ctx, ns, r.Status.CanaryRevision)).To(Equal(podCount{Total: 1, Ready: 1}))
+
+		decide(ctx, key, "roll-forward", "steps[1]", deployv1alpha1.DecisionApprove)
+		r = waitForPhase(ctx, key, time.Minute, rolloutv1alpha1.PhaseSucceeded)
+		Expect(r.Status.Analysis).To(HaveLen(2))
+	}, SpecTimeout(4*time.Minute))
+
+	It("fails the analysis with a clear message when the provider is unknown", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "analysis-noprovider")
+		deployFirstVersion(ctx, ns, 2, "potato-facts:v1")
+		r := withAnalysis(newRollout(ns, "noprovider", []string{deploymentYAML(2, "potato-facts:np", "")}, setWeight(50), analysisStep(deployv1alpha1.Automatic)))
+		r.Spec.Analysis.DefaultMetricProviderName = "datadog-eu"
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		r = waitForPhase(ctx, client.ObjectKeyFromObject(r), 2*time.Minute, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseSucceeded)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack))
+		Expect(r.Status.Message).To(ContainSubstring(`metric provider "datadog-eu" is not in ConfigMap aurora-rna/aurora-metric-providers`))
+		Expect(r.Status.Analysis[0].Verdict).To(Equal(deployv1alpha1.VerdictError))
+	}, SpecTimeout(4*time.Minute))
+})
+
+var _ = Describe("runWebhook steps", func() {
+	BeforeEach(func(ctx SpecContext) {
+		applyTenantConfig(ctx, "")
+		SetDefaultEventuallyTimeout(time.Minute)
+		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+	})
+
+	// webhookRollout is a canary 50% → runWebhook → 100% calling the receiver.
+	webhookRollout := func(ns, name, receiverURL string, timeoutSeconds int32, image string) *rolloutv1alpha1.Rollout {
+		r := newRollout(ns, name, []string{deploymentYAML(4, image, "")}, setWeight(50),
+			deployv1alpha1.CanaryStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "integration-tests", Context: map[string]string{"suite": "smoke"}}})
+		r.Spec.CallbackBaseURI = "https://api.aurora.example/webhooks/" + name + "/staging"
+		r.Spec.Webhooks = []deployv1alpha1.Webhook{{
+			Name: "integration-tests", Method: "POST", URITemplate: receiverURL + "/run/{{context.suite}}",
+			Headers:      []deployv1alpha1.WebhookHeader{{Key: "Authorization", Value: "Bearer {{secrets.token}}"}},
+			BodyTemplate: &deployv1alpha1.BodyTemplate{Inline: `{"callbackUri": "{{armory.callbackUri}}", "version": "{{armory.replicaSetName}}", "env": "{{armory.environmentName}}"}`},
+			Timeout:      &deployv1alpha1.Timeout{Duration: timeoutSeconds, Unit: deployv1alpha1.Seconds},
+		}}
+		return r
+	}
+
+	It("goes on after a successful callback", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "webhook-ok")
+		deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		var key client.ObjectKey
+		rcv := &webhookReceiver{onCall: func(req webhookRequest) {
+			defer GinkgoRecover()
+			// What the REST API does with {"success": true, "mdMessage": ...}: an approve of the gate.
+			decideWithReason(ctx, key, "callback-ok", "steps[1]", deployv1alpha1.DecisionApprove, "smoke tests **passed**")
+		}}
+		srv := tlsServer(rcv)
+		r := webhookRollout(ns, "hook-ok", srv.URL, 600, "potato-facts:hook-ok")
+		key = client.ObjectKeyFromObject(r)
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		reportDuration("canary 50% → runWebhook with an immediate callback → 100%, creation to Succeeded", time.Since(began))
+		calls := rcv.received()
+		Expect(calls).To(HaveLen(1), "called once")
+		Expect(calls[0].Method).To(Equal("POST"))
+		Expect(calls[0].Path).To(Equal("/run/smoke"))
+		Expect(calls[0].Authorization).To(Equal("Bearer s3cr3t-token"))
+		Expect(calls[0].Body).To(Equal(map[string]string{"callbackUri": "https://api.aurora.example/webhooks/hook-ok/staging/steps%5B1%5D",
+			"version": r.Status.CanaryRevision, "env": "staging"}))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Gate", "steps[1]"), HaveField("Name", "integration-tests"),
+			HaveField("Phase", deployv1alpha1.WebhookSucceeded), HaveField("Attempts", BeEquivalentTo(1)),
+			HaveField("StatusCode", BeEquivalentTo(202)), HaveField("Message", "smoke tests **passed**"))))
+	}, SpecTimeout(4*time.Minute))
+
+	It("rolls back after a failed callback, with its message", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "webhook-fail")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		var key client.ObjectKey
+		rcv := &webhookReceiver{onCall: func(req webhookRequest) {
+			defer GinkgoRecover()
+			// {"success": false, "mdMessage": ...}: a rollback of the gate with the message as reason.
+			decideWithReason(ctx, key, "callback-fail", "steps[1]", deployv1alpha1.DecisionRollback, "3 smoke tests failed")
+		}}
+		srv := tlsServer(rcv)
+		r := webhookRollout(ns, "hook-fail", srv.URL, 600, "potato-facts:hook-fail")
+		key = client.ObjectKeyFromObject(r)
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		Expect(r.Status.Message).To(Equal("rolled back by decision callback-fail at step 2/3: 3 smoke tests failed"))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Phase", deployv1alpha1.WebhookFailed), HaveField("Message", "3 smoke tests failed"))))
+		Eventually(func() podCount { return podsOf(ctx, ns, stable) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("times out and rolls back when no callback comes", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "webhook-timeout")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		rcv := &webhookReceiver{}
+		srv := tlsServer(rcv)
+		r := webhookRollout(ns, "hook-timeout", srv.URL, 3, "potato-facts:hook-timeout")
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, client.ObjectKeyFromObject(r), 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		Expect(r.Status.Message).To(Equal("webhook integration-tests of steps[1]: no callback within 3s"))
+		Expect(r.Status.Webhooks).To(ConsistOf(HaveField("Phase", deployv1alpha1.WebhookTimedOut)))
+		Expect(rcv.received()).To(HaveLen(1))
+		Eventually(func() podCount { return podsOf(ctx, ns, stable) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("retries a failing call retryCount times, then rolls back", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "webhook-retry")
+		deployFirstVersion(ctx, ns, 2, "potato-facts:v1")
+		r := webhookRollout(ns, "hook-retry", "https://127.0.0.1:1", 600, "potato-facts:hook-retry")
+		r.Spec.Webhooks[0].RetryCount = 1
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		r = waitForPhase(ctx, client.ObjectKeyFromObject(r), 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		Expect(r.Status.Message).To(HavePrefix("webhook integration-tests of steps[1] failed after 2 attempts: POST 127.0.0.1:1: "))
+		Expect(r.Status.Message).NotTo(ContainSubstring("s3cr3t"))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Phase", deployv1alpha1.WebhookFailed), HaveField("Attempts", BeEquivalentTo(2)))))
+	}, SpecTimeout(4*time.Minute))
+})
