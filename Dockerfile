@@ -13,6 +13,7 @@ COPY auth/ auth/
 COPY cli/ cli/
 COPY cmd/ cmd/
 COPY config/crd/ config/crd/
+COPY config/rna/ config/rna/
 COPY controllers/ controllers/
 COPY hub/ hub/
 COPY internal/ internal/
