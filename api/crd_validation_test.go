@@ -173,6 +173,9 @@ var _ = Describe("Validation at admission", func() {
 		func(ctx SpecContext, file, patch string, want ...string) { invalid(ctx, file, patch, want...) },
 		Entry("a tenant organization that is not a DNS label", "iam_v1alpha1_tenant.yaml", `{"spec":{"organization":"ACME Corp"}}`,
 			"spec.organization", "should match"),
+		// acme + corp-prod and acme-corp + prod would share the namespace aurora-acme-corp-prod.
+		Entry("a tenant organization with a hyphen", "iam_v1alpha1_tenant.yaml", `{"spec":{"organization":"acme-corp"}}`,
+			"spec.organization", "should match"),
 		Entry("a tenant without environment", "iam_v1alpha1_tenant.yaml", `{"spec":{"environment":null}}`,
 			"spec.environment", "Required value"),
 		Entry("a credential with an unknown scope", "iam_v1alpha1_machinecredential.yaml", `{"spec":{"scopes":["api:everything:full"]}}`,
@@ -196,6 +199,8 @@ var _ = Describe("Validation at admission", func() {
 		Entry("a user without organization", "iam_v1alpha1_user.yaml", `{"spec":{"organization":null}}`,
 			"spec.organization", "Required value"),
 		Entry("a user organization that is not a DNS label", "iam_v1alpha1_user.yaml", `{"spec":{"organization":"ACME Corp"}}`,
+			"spec.organization", "should match"),
+		Entry("a user organization with a hyphen", "iam_v1alpha1_user.yaml", `{"spec":{"organization":"acme-corp"}}`,
 			"spec.organization", "should match"),
 		Entry("a user email without domain", "iam_v1alpha1_user.yaml", `{"spec":{"email":"jane"}}`,
 			"spec.email", "should match"),

@@ -192,3 +192,30 @@ func TestLoadUpstreamsAndClients(t *testing.T) {
 		t.Errorf("an http issuer: %v", err)
 	}
 }
+
+func TestNewUpstreamsNamesTheBadField(t *testing.T) {
+	good := UpstreamIdP{Organization: "acme", Issuer: "https://sso.acme.example", ClientID: "aurora", ClientSecret: "s"}
+	for _, tc := range []struct {
+		name string
+		edit func(*UpstreamIdP)
+		want string
+	}{
+		{"no organization", func(u *UpstreamIdP) { u.Organization = "" }, "upstreams[0].organization: required"},
+		// acme + corp-prod and acme-corp + prod would share the namespace aurora-acme-corp-prod.
+		{"a hyphen in the organization", func(u *UpstreamIdP) { u.Organization = "acme-corp" }, "upstreams[0].organization: want lower-case letters and digits"},
+		{"an http issuer", func(u *UpstreamIdP) { u.Issuer = "http://sso.acme.example" }, "upstreams[0].issuer: want an https URL"},
+		{"no client id", func(u *UpstreamIdP) { u.ClientID = "" }, "upstreams[0].clientId: required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := good
+			tc.edit(&u)
+			_, err := newUpstreams([]UpstreamIdP{u}, "https://auth.example/callback", nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("newUpstreams = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := newUpstreams([]UpstreamIdP{good}, "https://auth.example/callback", nil); err != nil {
+		t.Fatalf("a good upstream is refused: %v", err)
+	}
+}

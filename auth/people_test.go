@@ -118,6 +118,20 @@ var _ = Describe("People", func() {
 		Expect(errBody).To(HaveKeyWithValue("error", "invalid_grant"))
 	})
 
+	It("does not let wrong secrets sent for a public client lock people out", func(ctx SpecContext) {
+		for range 12 {
+			code, body, _ := postToken(ctx, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+				"device_code": {"nothing"}, "client_id": {"aurora-cli"}, "client_secret": {"guess"}}, "", "")
+			Expect(code).To(Equal(http.StatusUnauthorized))
+			Expect(body).To(HaveKeyWithValue("error", "invalid_client"))
+		}
+		By("a device login of the public client still starts and is polled")
+		da := must(cliConfig(issuer).DeviceAuth(oauthContext(ctx)))
+		_, body, _ := postToken(ctx, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+			"device_code": {da.DeviceCode}, "client_id": {"aurora-cli"}}, "", "")
+		Expect(body).To(HaveKeyWithValue("error", "authorization_pending"))
+	})
+
 	It("answers a device's polls with authorization_pending, slow_down, expired_token and access_denied", func(ctx SpecContext) {
 		poll := func(deviceCode string) string {
 			_, body, _ := postToken(ctx, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},

@@ -94,12 +94,21 @@ func (s *Service) authenticatePeopleClient(w http.ResponseWriter, addr, clientID
 		writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client_id is required", basic)
 		return nil, false
 	}
+	c := s.clients[clientID]
+	if c != nil && c.public() {
+		// A public client has no secret to guess, so a refusal is not counted: otherwise anyone could
+		// lock every person out of aurora-cli or aurora-console by sending wrong secrets.
+		if secret != "" {
+			writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client authentication failed: a public client sends no secret", basic)
+			return nil, false
+		}
+		return c, true
+	}
 	key := "client/" + clientID
 	if !s.limiter.allowAttempt(key, addr) {
 		writeOAuthError(w, http.StatusTooManyRequests, errSlowDown, "too many failed attempts; retry later", basic)
 		return nil, false
 	}
-	c := s.clients[clientID]
 	if c == nil || !c.authenticate(secret) {
 		s.limiter.recordFailure(key, addr)
 		writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client authentication failed", basic)

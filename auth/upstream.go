@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +72,10 @@ type upstream struct {
 	discoveryAt time.Time
 }
 
+// organizationName is what a Tenant's organization may be: no hyphen, so that a tenant namespace
+// aurora-<organization>-<environment> names one tenant only.
+var organizationName = regexp.MustCompile(`^[a-z0-9]{1,27}$`)
+
 // newUpstreams checks the providers' configuration; discovery waits for the first login.
 func newUpstreams(cfgs []UpstreamIdP, callback string, hc *http.Client) (map[string]*upstream, error) {
 	out := map[string]*upstream{}
@@ -79,6 +84,8 @@ func newUpstreams(cfgs []UpstreamIdP, callback string, hc *http.Client) (map[str
 		switch {
 		case c.Organization == "":
 			return nil, fmt.Errorf("upstreams[%d].organization: required", i)
+		case !organizationName.MatchString(c.Organization):
+			return nil, fmt.Errorf("upstreams[%d].organization: want lower-case letters and digits (as a Tenant's organization), got %q", i, c.Organization)
 		case out[c.Organization] != nil:
 			return nil, fmt.Errorf("upstreams[%d].organization: %s has an identity provider already", i, c.Organization)
 		case err != nil || u.Scheme != "https" || u.Host == "":

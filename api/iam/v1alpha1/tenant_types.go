@@ -28,12 +28,13 @@ func NamespaceName(organization, environment string) string {
 
 // TenantSpec is an organization and one of its environments.
 type TenantSpec struct {
-	// organization is the name of the organization the tenant belongs to: a DNS label of at most
-	// 27 characters.
+	// organization is the name of the organization the tenant belongs to: lower-case letters and
+	// digits, at most 27 characters. No hyphen, so that the namespace aurora-<organization>-
+	// <environment> names exactly one tenant (acme + corp-prod never meets acme-corp + prod).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=27
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]+$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
 	Organization string `json:"organization"`
 

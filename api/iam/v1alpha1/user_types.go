@@ -49,11 +49,12 @@ type TenantRoles struct {
 
 // UserSpec is a person of an organization: who they are and what they may do in which tenant.
 type UserSpec struct {
-	// organization is the organization the user belongs to.
+	// organization is the organization the user belongs to: lower-case letters and digits, as a
+	// Tenant's organization.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=27
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]+$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
 	Organization string `json:"organization"`
 
