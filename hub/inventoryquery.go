@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -18,7 +19,8 @@ type inventoryQueryService struct {
 	hub *Server
 }
 
-// GetInventory returns the last Inventory that the agent of the caller's tenant sent this replica.
+// GetInventory returns the last Inventory that the agent of the caller's tenant sent the Hub (this
+// replica, or the replica that holds the agent's tunnel).
 func (q *inventoryQueryService) GetInventory(ctx context.Context, req *tunnelv1.GetInventoryRequest) (*tunnelv1.GetInventoryResponse, error) {
 	claims, ok := verify.FromContext(ctx)
 	if !ok {
@@ -28,9 +30,13 @@ func (q *inventoryQueryService) GetInventory(ctx context.Context, req *tunnelv1.
 	if agent == "" {
 		return nil, status.Error(codes.InvalidArgument, "agent_identifier is required")
 	}
-	inv, receivedAt, found := q.hub.Inventory(claims.Principal.Namespace(), agent)
-	if !found {
-		return nil, status.Errorf(codes.NotFound, "this hub replica holds no inventory of agent %q of the caller's tenant", agent)
+	// Another replica may hold the agent's tunnel: CachedInventory asks it.
+	inv, receivedAt, err := q.hub.CachedInventory(ctx, claims.Principal.Namespace(), agent)
+	if errors.Is(err, ErrNoInventory) {
+		return nil, status.Errorf(codes.NotFound, "no inventory of agent %q of the caller's tenant", agent)
+	}
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "reading the inventory of agent %q: %v", agent, err)
 	}
 	return &tunnelv1.GetInventoryResponse{Inventory: inv, ReceivedAtUnixNano: receivedAt.UnixNano()}, nil
 }
