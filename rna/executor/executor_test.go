@@ -325,9 +325,6 @@ spec:
 			Expect(rss.Items).To(BeEmpty())
 			Expect(apierrors.IsNotFound(k8sClient.Get(ctx, objectKey(ns, "cfg"), &corev1.ConfigMap{}))).To(BeTrue())
 		},
-		Entry("an exposeServices step", "{apiVersion: v1, kind: ConfigMap, metadata: {name: cfg}}",
-			[]deployv1alpha1.CanaryStep{setWeight(50), {ExposeServices: &deployv1alpha1.ExposeServicesStep{Services: []string{"potato-facts"}}}},
-			"exposeServices steps are not supported yet", SpecTimeout(time.Minute)),
 		Entry("a bare ReplicaSet", "{apiVersion: apps/v1, kind: ReplicaSet, metadata: {name: rs}}", nil,
 			"bare ReplicaSets are not supported", SpecTimeout(time.Minute)),
 		Entry("a bare Pod", "{apiVersion: v1, kind: Pod, metadata: {name: pod}}", nil,
