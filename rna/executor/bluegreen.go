@@ -158,7 +158,12 @@ func NextBlueGreenAction(ctx context.Context, in ExecutionInput, plan BlueGreenP
 			if d.Decision == deployv1alpha1.DecisionCancel {
 				act.Outcome, act.Message = OutcomeCancel, fmt.Sprintf("cancelled by decision %s at %s", d.Name, prefix)
 			} else {
-				act.Outcome, act.Message = OutcomeRollBack, fmt.Sprintf("rolled back by decision %s at %s", d.Name, prefix)
+				act.Outcome, act.Message = OutcomeRollBack, fmt.Sprintf("rolled back by decision %s at %s%s", d.Name, prefix, reasonSuffix(d.Reason))
+			}
+			for _, c := range plan.group(step.Kind) {
+				if c.Spec.RunWebhook != nil {
+					in.terminalOnWebhook(&act, Step{Index: -1, Kind: RunWebhook, Webhook: c.Spec.RunWebhook, ConditionGate: c.Gate}, d.Gate, d.Reason)
+				}
 			}
 			return act
 		}
@@ -214,7 +219,14 @@ func runGroup(ctx context.Context, act *Action, in ExecutionInput, conds []Condi
 			return false
 		}
 		d := byGate[c.Gate]
-		out := runner.Run(ConditionInput{Context: ctx, Condition: c, Since: act.State.StepStartedAt, Now: in.Now, Decision: d})
+		out := runner.Run(ConditionInput{Context: ctx, Condition: c, Since: act.State.StepStartedAt, Now: in.Now, Decision: d, Execution: &in})
+		act.WebhookUpdates = append(act.WebhookUpdates, out.WebhookUpdates...)
+		if act.AnalysisDue == nil && act.WebhookDue == nil {
+			// one call per pass; the next pass (right after it) makes the next one due
+			act.AnalysisDue, act.WebhookDue = out.AnalysisDue, out.WebhookDue
+		} else if out.AnalysisDue != nil || out.WebhookDue != nil {
+			act.RequeueAfter = requeueMargin
+		}
 		if out.ActedOn && d != nil {
 			act.Acted = append(act.Acted, ActedDecision{RolloutDecision: *d, Step: act.State.Step})
 			act.State.Decisions = append(act.State.Decisions, d.Name)
@@ -320,7 +332,8 @@ func matchConditionDecisions(decisions []rolloutv1alpha1.RolloutDecision, handle
 	return m
 }
 
-// emptyGateTarget picks the condition a decision without a gate falls to.
+// emptyGateTarget picks the condition a decision without a gate falls to: a pause (an analysis or a
+// webhook takes only decisions that name its gate).
 func emptyGateTarget(conds []Condition, d deployv1alpha1.Decision, open func(Condition) bool) (Condition, bool) {
 	untilApproved := func(c Condition) bool { return c.Spec.Pause != nil && c.Spec.Pause.UntilApproved }
 	if d == deployv1alpha1.DecisionApprove || d == deployv1alpha1.DecisionReject {
@@ -331,7 +344,7 @@ func emptyGateTarget(conds []Condition, d deployv1alpha1.Decision, open func(Con
 		}
 	}
 	for _, c := range conds {
-		if !untilApproved(c) && open(c) && acceptsDecision(c, d) {
+		if c.Spec.Pause != nil && !untilApproved(c) && open(c) && acceptsDecision(c, d) {
 			return c, true
 		}
 	}

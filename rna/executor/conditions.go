@@ -64,6 +64,9 @@ type ConditionInput struct {
 	// Decision is a pending decision (approve, skip or reject) that names the condition, or that
 	// names no gate and falls to it; nil when none.
 	Decision *rolloutv1alpha1.RolloutDecision
+	// Execution is the execution's input, for runners that read the spec's queries and webhooks and
+	// the runs and calls recorded in the status; nil for runners that need none.
+	Execution *ExecutionInput
 }
 
 // ConditionOutcome is a runner's verdict on one condition in one pass.
@@ -76,6 +79,12 @@ type ConditionOutcome struct {
 	RequeueAfter time.Duration
 	// ActedOn is true when the runner acted on the input's decision.
 	ActedOn bool
+	// AnalysisDue is a judgment run the executor makes after the pass (analysis conditions).
+	AnalysisDue *AnalysisDue
+	// WebhookDue is a webhook call the executor makes after the pass (runWebhook conditions).
+	WebhookDue *WebhookDue
+	// WebhookUpdates are new records of webhook calls, for status.webhooks.
+	WebhookUpdates []deployv1alpha1.WebhookCall
 }
 
 // ConditionRunner runs the conditions of one kind. Runners of the pause kind are pure; those of
@@ -91,10 +100,13 @@ type ConditionRunner interface {
 // starts (see NotYetSupported).
 type ConditionRunners map[ConditionKind]ConditionRunner
 
-// DefaultConditionRunners are the runners of the kinds the executor runs today: pause and
-// exposeServices.
+// DefaultConditionRunners are the runners of the kinds the executor runs: pause, exposeServices,
+// analysis and runWebhook.
 func DefaultConditionRunners() ConditionRunners {
-	return ConditionRunners{ConditionPause: PauseRunner{}, ConditionExposeServices: ExposeRunner{}}
+	return ConditionRunners{
+		ConditionPause: PauseRunner{}, ConditionExposeServices: ExposeRunner{},
+		ConditionAnalysis: AnalysisRunner{}, ConditionRunWebhook: WebhookRunner{},
+	}
 }
 
 // ExposeRunner runs exposeServices conditions. As the canary step of that kind, a condition passes
@@ -153,9 +165,12 @@ func (PauseRunner) Run(in ConditionInput) ConditionOutcome {
 }
 
 // acceptsDecision reports whether a condition of this kind can act on a decision: approve or
-// reject for a pause until approved, skip or approve for a timed pause. Other kinds take no
-// decisions here; their runners may widen this when they land.
+// reject for a pause until approved, skip or approve for a timed pause, approve or reject for an
+// analysis (manual modes) or a webhook (its callback). exposeServices takes none.
 func acceptsDecision(c Condition, d deployv1alpha1.Decision) bool {
+	if c.Spec.Analysis != nil || c.Spec.RunWebhook != nil {
+		return d == deployv1alpha1.DecisionApprove || d == deployv1alpha1.DecisionReject
+	}
 	if c.Spec.Pause == nil {
 		return false
 	}

@@ -51,10 +51,17 @@ type Step struct {
 	Analysis *deployv1alpha1.AnalysisStep
 	// Webhook is a RunWebhook step's spec.
 	Webhook *deployv1alpha1.RunWebhookStep
+	// ConditionGate is set when the step stands for a blue/green condition (such as
+	// redirectTrafficAfter[1]): Gate then returns it.
+	ConditionGate string
 }
 
-// Gate is how decisions name the step: "steps[<index>]", or empty for the added final step.
+// Gate is how decisions name the step: "steps[<index>]", the condition's gate for a blue/green
+// condition, or empty for the added final step.
 func (s Step) Gate() string {
+	if s.ConditionGate != "" {
+		return s.ConditionGate
+	}
 	if s.Index < 0 {
 		return ""
 	}

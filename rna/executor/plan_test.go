@@ -72,7 +72,11 @@ func TestNotYetSupported(t *testing.T) {
 		{"blueGreen with pauses", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a",
 			RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}}}}}, ""},
 		{"blueGreen with an analysis", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a",
-			ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{{Analysis: analysis.Analysis}}}}, "analysis conditions are not supported yet (blueGreen.shutDownOldVersionAfter[0])"},
+			ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{{Analysis: analysis.Analysis}}}}, ""},
+		{"blueGreen with a webhook", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a",
+			RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{{RunWebhook: webhook.RunWebhook}}}}, ""},
+		{"blueGreen with an empty condition", deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "a",
+			RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{{}}}}, "blueGreen.redirectTrafficAfter[0] sets no condition"},
 		{"nothing", deployv1alpha1.Strategy{}, "the strategy sets neither canary nor blueGreen"},
 		{"an empty step", canary(deployv1alpha1.CanaryStep{}), "steps[0] sets no step"},
 	}

@@ -161,6 +161,52 @@ var _ = Describe("Metric analysis with a real Prometheus", Ordered, func() {
 		Expect(r.Status.Analysis).To(HaveLen(2))
 	}, SpecTimeout(4*time.Minute))
 
+	It("runs a blue/green analysis condition after the switch, and rolls back to the old version when it fails", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "analysis-bluegreen")
+		blue := deployFirstBlueGreen(ctx, ns, "potato-facts:v1")
+		active := recordHistory(ctx, serviceGVK, ns, app, selectedVersion)
+		exporter.set("potato-facts:bg-unhealthy", 0.5)
+		r := withAnalysis(blueGreenRollout(ns, "green", blueGreenManifests("potato-facts:bg-unhealthy"), deployv1alpha1.BlueGreenStrategy{
+			ActiveService: app, PreviewService: app + "-preview",
+			ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{{Analysis: analysisStep(deployv1alpha1.Automatic).Analysis}},
+		}))
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		reportDuration("blue/green with a failing analysis condition after the switch (2 runs of 2s), creation to RolledBack", time.Since(began))
+		green := r.Status.CanaryRevision
+		Expect(r.Status.Message).To(Equal("shutDownOldVersionAfter[0] failed at step 3/3: analysis of shutDownOldVersionAfter[0] failed: " +
+			"query errorRate averaged 0.5 above upperLimit 0.1 over 2 runs"))
+		Expect(r.Status.Analysis).To(HaveLen(2))
+		Expect(r.Status.Analysis).To(HaveEach(And(HaveField("Gate", "shutDownOldVersionAfter[0]"), HaveField("Verdict", deployv1alpha1.VerdictFail),
+			HaveField("Value", "0.5"), HaveField("Rendered", ContainSubstring(`replica_set="`+green+`"`)))))
+		Expect(r.Status.BlueGreen.Conditions).To(ConsistOf(And(HaveField("Kind", "analysis"), HaveField("State", rolloutv1alpha1.ConditionFailed))))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(blue)), "the active Service is back on the old version")
+		Expect(active.history()).To(Equal([]string{blue, green, blue}))
+		Eventually(func() podCount { return podsOf(ctx, ns, green) }).Should(Equal(podCount{}))
+		Expect(podsOf(ctx, ns, blue)).To(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("switches a blue/green whose analysis condition passes before the switch", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "analysis-bluegreen-ok")
+		blue := deployFirstBlueGreen(ctx, ns, "potato-facts:v1")
+		exporter.set("potato-facts:bg-healthy", 0.01)
+		r := withAnalysis(blueGreenRollout(ns, "green", blueGreenManifests("potato-facts:bg-healthy"), deployv1alpha1.BlueGreenStrategy{
+			ActiveService: app, PreviewService: app + "-preview",
+			RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{{Analysis: analysisStep(deployv1alpha1.Automatic).Analysis}},
+		}))
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		r = waitForPhase(ctx, client.ObjectKeyFromObject(r), 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		Expect(r.Status.Analysis).To(HaveLen(2))
+		Expect(r.Status.Analysis).To(HaveEach(And(HaveField("Gate", "redirectTrafficAfter[0]"), HaveField("Verdict", deployv1alpha1.VerdictPass))))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(r.Status.CanaryRevision)))
+		Eventually(func() podCount { return podsOf(ctx, ns, blue) }).Should(Equal(podCount{}))
+	}, SpecTimeout(4*time.Minute))
+
 	It("fails the analysis with a clear message when the provider is unknown", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "analysis-noprovider")
 		deployFirstVersion(ctx, ns, 2, "potato-facts:v1")
