@@ -74,26 +74,36 @@ test-binaries: ## Build (once) kube-apiserver, etcd, kubectl, kube-controller-ma
 test: fmt vet test-binaries proto-tools controller-gen ## Run the tests (API and full clusters on real control planes; checks generated code is current).
 	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s \
 		go test ./... -count=1 -timeout 30m -coverprofile cover.out
+	$(MAKE) fuzz
 
 .PHONY: test-e2e
 test-e2e: test-binaries ## Run only the multi-cluster suites (cloud + target clusters; also part of make test).
 	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s \
 		go test ./test/... -count=1 -timeout 30m -v
 
-# Simulated agents of the Hub benchmark (100, 1000, 10000, ...).
-BENCH_AGENTS ?= 1000
+# How long each fuzz target runs in make fuzz (part of make test).
+FUZZ_TIME ?= 20s
+
+.PHONY: fuzz
+fuzz: ## Fuzz each target for FUZZ_TIME: deploy.yml decoding and validation, the Hub's and the agent's tunnel messages, the token verifier.
+	go test ./controllers/deployment -run '^$$' -fuzz '^FuzzDeploySpec$$' -fuzztime $(FUZZ_TIME)
+	go test ./hub -run '^$$' -fuzz '^FuzzAgentMessage$$' -fuzztime $(FUZZ_TIME)
+	go test ./rna -run '^$$' -fuzz '^FuzzHubMessage$$' -fuzztime $(FUZZ_TIME)
+	go test ./auth/verify -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZ_TIME)
+
+# Fleet sizes of the Hub benchmark.
+BENCH_AGENTS ?= 100,1000,10000
 
 # Deployments created at once by the concurrency benchmark.
 BENCH_DEPLOYMENTS ?= 50
 
+# Directory of the benchmark report (latest.json, latest.md, latest.log).
+BENCH_RESULTS ?= bench/results
+
 .PHONY: bench
-bench: test-binaries ## Run the benchmarks and print their figures: the Hub (BENCH_AGENTS), deployment latency and concurrency.
-	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s AURORA_BENCH_AGENTS=$(BENCH_AGENTS) \
-		go test ./hub -run '^$$' -bench BenchmarkHubTunnels -benchtime=300x -timeout 30m
+bench: test-binaries ## Run every benchmark and write a report beside the aims: the Hub (BENCH_AGENTS), the controllers, end to end (canary vs floor).
 	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s \
-		go test ./test/bench -run '^$$' -bench BenchmarkDeploymentToTargetApply -benchtime=30x -timeout 30m
-	KUBEBUILDER_ASSETS="$(TEST_ASSETS)" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=120s AURORA_BENCH_DEPLOYMENTS=$(BENCH_DEPLOYMENTS) \
-		go test ./test/bench -run '^$$' -bench BenchmarkConcurrentDeployments -benchtime=1x -timeout 30m
+		go run ./hack/benchreport -out $(BENCH_RESULTS) -agents $(BENCH_AGENTS) -deployments $(BENCH_DEPLOYMENTS)
 
 ##@ Build
 

@@ -51,43 +51,52 @@ const benchAgentsPerTenant = 1000
 // shows connected, and the Hub's own memory per idle tunnel (heap and RSS after GC, minus the idle
 // Hub's). Each iteration then changes one cloud Rollout (the first 100 are created, then updated)
 // and waits for the agent's Ack of that generation: ns/op and the p50/p99 metrics are the latency
-// from the API call to the acknowledgement. Run it with -benchtime=300x for 300 changes.
+// from the API call to the acknowledgement. The agent then reports a status for the generation;
+// status-p50/p99 are the time from its RolloutStatus leaving the agent to a watch of the cloud
+// Rollout showing it. Run it with -benchtime=300x for 300 changes.
 func BenchmarkHubTunnels(b *testing.B) {
 	s := setUpBench(b)
-	latencies, writes := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	latencies, writes, statuses := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
-		latency, write := s.changeAndWaitForAck(b)
-		latencies, writes = append(latencies, latency), append(writes, write)
+		latency, write, status := s.changeAndWaitForAck(b)
+		latencies, writes, statuses = append(latencies, latency), append(writes, write), append(statuses, status)
 	}
 	b.StopTimer()
 	slices.Sort(latencies)
 	slices.Sort(writes)
+	slices.Sort(statuses)
 	p50, p99 := percentile(latencies, 0.50), percentile(latencies, 0.99)
 	writeP50, writeP99 := percentile(writes, 0.50), percentile(writes, 0.99)
+	statusP50, statusP99 := percentile(statuses, 0.50), percentile(statuses, 0.99)
 	b.ReportMetric(float64(s.tunnels), "tunnels")
 	b.ReportMetric(s.heapPerTunnelKiB, "heap-KiB/tunnel")
 	b.ReportMetric(s.rssPerTunnelKiB, "rss-KiB/tunnel")
 	b.ReportMetric(s.goroutinesPerTunnel, "goroutines/tunnel")
 	b.ReportMetric(s.storm.Seconds(), "storm-s")
+	b.ReportMetric(float64(s.connectRetries), "connect-retries")
 	b.ReportMetric(s.registration.Seconds(), "registered-s")
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(writeP50.Microseconds())/1000, "api-write-p50-ms")
+	b.ReportMetric(float64(statusP50.Microseconds())/1000, "status-p50-ms")
+	b.ReportMetric(float64(statusP99.Microseconds())/1000, "status-p99-ms")
 	fmt.Printf("\n=== Hub benchmark: %d agents\n"+
 		"tunnels held:               %d\n"+
-		"connect storm:              %s (first dial to last Welcome, %d dialing at once)\n"+
+		"connect storm:              %s (first dial to last Welcome, %d dialing at once, %d connects retried)\n"+
 		"all Agents registered:      %s after the first dial\n"+
 		"Hub heap per idle tunnel:   %.1f KiB (live heap after GC)\n"+
 		"Hub RSS per idle tunnel:    %.1f KiB\n"+
 		"Hub goroutines per tunnel:  %.2f\n"+
 		"Hub idle baseline:          heap %.1f MiB, RSS %.1f MiB\n"+
 		"change -> Ack latency:      p50 %s, p99 %s over %d changes\n"+
-		"  of which the API write:   p50 %s, p99 %s (Create/Patch call of the change)\n\n",
-		s.agents, s.tunnels, s.storm.Round(time.Millisecond), benchDialConcurrency, s.registration.Round(time.Millisecond),
+		"  of which the API write:   p50 %s, p99 %s (Create/Patch call of the change)\n"+
+		"status -> cloud Rollout:    p50 %s, p99 %s (agent sends RolloutStatus -> the cloud's watch shows it)\n\n",
+		s.agents, s.tunnels, s.storm.Round(time.Millisecond), benchDialConcurrency, s.connectRetries, s.registration.Round(time.Millisecond),
 		s.heapPerTunnelKiB, s.rssPerTunnelKiB, s.goroutinesPerTunnel, s.baseHeapMiB, s.baseRSSMiB,
 		p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), len(latencies),
-		writeP50.Round(10*time.Microsecond), writeP99.Round(10*time.Microsecond))
+		writeP50.Round(10*time.Microsecond), writeP99.Round(10*time.Microsecond),
+		statusP50.Round(10*time.Microsecond), statusP99.Round(10*time.Microsecond))
 }
 
 // benchDialConcurrency is how many simulated agents connect at once.
@@ -103,6 +112,8 @@ type benchScenario struct {
 	fleet    *exec.Cmd
 	stdin    io.Closer
 	acks     *ackBook
+	statuses *ackBook // when the fleet sent each uid/generation's status
+	shown    *ackBook // when a watch of the cloud showed that status
 	tenants  []tenant
 	agents   int
 	rollouts []*rolloutv1alpha1.Rollout
@@ -110,7 +121,7 @@ type benchScenario struct {
 	ended    atomic.Int64 // streams of the fleet that ended during the setup
 	ready    atomic.Bool  // the setup is done: streams end only at shutdown
 
-	tunnels                           int
+	tunnels, connectRetries           int
 	storm, registration               time.Duration
 	heapPerTunnelKiB, rssPerTunnelKiB float64
 	goroutinesPerTunnel               float64
@@ -143,7 +154,7 @@ func startBench(e *env) (_ *benchScenario, err error) {
 			return nil, fmt.Errorf("%s=%q is not a positive number", benchAgentsEnv, v)
 		}
 	}
-	s := &benchScenario{env: e, agents: agents, acks: newAckBook()}
+	s := &benchScenario{env: e, agents: agents, acks: newAckBook(), statuses: newAckBook(), shown: newAckBook()}
 	bench = s // So that stopBench cleans up after a failure too.
 	ctx := context.Background()
 	cfg := fleetConfig{CAPEM: e.ca.CertPEM, DialConcurrency: benchDialConcurrency}
@@ -198,7 +209,10 @@ func startBench(e *env) (_ *benchScenario, err error) {
 		ns, _ := strconv.ParseInt(fields[2], 10, 64)
 		s.storm = time.Duration(ns)
 		if fields[3] != "0" {
-			return nil, fmt.Errorf("%s agents of the fleet failed to connect", fields[3])
+			return nil, fmt.Errorf("%s agents of the fleet failed to connect (%d attempts each)", fields[3], fleetConnectAttempts)
+		}
+		if len(fields) > 4 {
+			s.connectRetries, _ = strconv.Atoi(fields[4])
 		}
 	case <-time.After(15 * time.Minute):
 		return nil, fmt.Errorf("the fleet did not connect within 15 minutes")
@@ -208,6 +222,9 @@ func startBench(e *env) (_ *benchScenario, err error) {
 		return nil, err
 	}
 	s.registration = time.Since(started)
+	if err := s.watchStatuses(); err != nil {
+		return nil, err
+	}
 	time.Sleep(3 * time.Second)
 	loaded := measureMemory()
 	s.heapPerTunnelKiB = float64(int64(loaded.heap)-int64(base.heap)) / float64(agents) / 1024
@@ -258,6 +275,8 @@ func (s *benchScenario) startFleet(cfg fleetConfig) (<-chan string, error) {
 				welcomed <- line
 			case strings.HasPrefix(line, "ack "):
 				s.acks.record(line)
+			case strings.HasPrefix(line, "status "):
+				s.statuses.record(line)
 			case strings.HasPrefix(line, "ended "):
 				if !s.ready.Load() && s.ended.Add(1) <= 10 {
 					fmt.Fprintln(os.Stderr, "fleet:", line)
@@ -315,7 +334,7 @@ func registrationPollInterval(agents int) time.Duration {
 // changeAndWaitForAck creates a Rollout for an agent (the first 100 changes) or updates one, and
 // returns the time from the API call to the agent's Ack of the new generation, and how long the API
 // call itself took.
-func (s *benchScenario) changeAndWaitForAck(b *testing.B) (latency, write time.Duration) {
+func (s *benchScenario) changeAndWaitForAck(b *testing.B) (latency, write, status time.Duration) {
 	b.Helper()
 	ctx := context.Background()
 	n := s.changes
@@ -343,7 +362,41 @@ func (s *benchScenario) changeAndWaitForAck(b *testing.B) (latency, write time.D
 	if err != nil {
 		b.Fatalf("Rollout %s/%s: %v", r.Namespace, r.Name, err)
 	}
-	return acked.Sub(started), written.Sub(started)
+	sent, err := s.statuses.wait(string(r.UID), r.Generation, time.Minute)
+	if err != nil {
+		b.Fatalf("Rollout %s/%s: the agent's status: %v", r.Namespace, r.Name, err)
+	}
+	shown, err := s.shown.wait(string(r.UID), r.Generation, time.Minute)
+	if err != nil {
+		b.Fatalf("Rollout %s/%s: the status in the cloud: %v", r.Namespace, r.Name, err)
+	}
+	return acked.Sub(started), written.Sub(started), shown.Sub(sent)
+}
+
+// watchStatuses watches the cloud's Rollouts and notes when each shows the status a fleet agent
+// reported for a generation.
+func (s *benchScenario) watchStatuses() error {
+	c, err := client.NewWithWatch(s.env.cluster.Config, client.Options{Scheme: s.env.client.Scheme()})
+	if err != nil {
+		return fmt.Errorf("creating a watching client: %w", err)
+	}
+	w, err := c.Watch(context.Background(), &rolloutv1alpha1.RolloutList{})
+	if err != nil {
+		return fmt.Errorf("watching Rollouts: %w", err)
+	}
+	go func() {
+		for ev := range w.ResultChan() {
+			r, ok := ev.Object.(*rolloutv1alpha1.Rollout)
+			if !ok {
+				continue
+			}
+			var generation int64
+			if _, err := fmt.Sscanf(r.Status.Message, fleetStatusFormat, &generation); err == nil {
+				s.shown.note(string(r.UID), generation, time.Now())
+			}
+		}
+	}()
+	return nil
 }
 
 // stopBench stops the benchmark's Hub and fleet, if they were started.
@@ -438,6 +491,11 @@ func (a *ackBook) record(line string) {
 		close(ch)
 		delete(a.waiters, key)
 	}
+}
+
+// note records that uid at generation happened at at, unless it was recorded already.
+func (a *ackBook) note(uid string, generation int64, at time.Time) {
+	a.record(fmt.Sprintf("note %s %d %d", uid, generation, at.UnixNano()))
 }
 
 // wait returns when uid at generation was acknowledged.

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
 	tunnelv1 "github.com/aurora-cd/aurora/api/tunnel/v1"
 	"github.com/aurora-cd/aurora/auth/verify"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
@@ -69,9 +70,14 @@ func (a *fleetAgent) send(env *tunnelv1.Envelope) error {
 	return a.stream.Send(env)
 }
 
-// runFleet connects every agent of the fleet and reports "welcomed <agents> <storm ns> <failures>"
+// fleetConnectAttempts is how often a fleet agent tries to connect before it counts as failed.
+const fleetConnectAttempts = 3
+
+// runFleet connects every agent of the fleet and reports "welcomed <agents> <storm ns> <failures>
+// <retries>"
 // on stdout. Each agent sends heartbeats from its Welcome on and acknowledges every ApplyRollout,
-// reporting "ack <uid> <generation> <unix ns>", until stdin closes.
+// reporting "ack <uid> <generation> <unix ns>", then reports its status ("status <uid> <generation>
+// <unix ns>"), until stdin closes.
 func runFleet() int {
 	raw, err := os.ReadFile(os.Getenv(fleetEnv))
 	if err != nil {
@@ -100,7 +106,7 @@ func runFleet() int {
 			jobs = append(jobs, job{index: len(jobs), tenant: tn, agentName: fleetAgentID(i)})
 		}
 	}
-	var failures atomic.Int64
+	var failures, retries atomic.Int64
 	work := make(chan job)
 	var wg sync.WaitGroup
 	started := time.Now()
@@ -109,6 +115,13 @@ func runFleet() int {
 			for j := range work {
 				source := cfg.SourceAddresses[j.index%len(cfg.SourceAddresses)]
 				agent, interval, err := connectFleetAgent(cfg.HubAddress, tlsConfig, source, j.tenant.Token, j.agentName)
+				for attempt := 1; err != nil && attempt < fleetConnectAttempts; attempt++ {
+					// As a real agent does, retry after a pause: on a loaded machine a handshake of
+					// the storm can time out.
+					retries.Add(1)
+					time.Sleep(time.Duration(attempt) * time.Second)
+					agent, interval, err = connectFleetAgent(cfg.HubAddress, tlsConfig, source, j.tenant.Token, j.agentName)
+				}
 				if err != nil {
 					failures.Add(1)
 					out.printf("error %s/%s: %v", j.tenant.Namespace, j.agentName, err)
@@ -124,7 +137,7 @@ func runFleet() int {
 	}
 	close(work)
 	wg.Wait()
-	out.printf("welcomed %d %d %d", len(jobs)-int(failures.Load()), time.Since(started).Nanoseconds(), failures.Load())
+	out.printf("welcomed %d %d %d %d", len(jobs)-int(failures.Load()), time.Since(started).Nanoseconds(), failures.Load(), retries.Load())
 	_, _ = io.Copy(io.Discard, os.Stdin) // Until the benchmark closes stdin or dies.
 	return 0
 }
@@ -177,10 +190,35 @@ func (a *fleetAgent) serve(out *lineWriter, name string) {
 		}
 		if apply := env.GetApplyRollout(); apply != nil {
 			_ = a.send(&tunnelv1.Envelope{Payload: &tunnelv1.Envelope_Ack{Ack: &tunnelv1.Ack{AckId: env.GetId(), Ok: true}}})
-			out.printf("ack %s %d %d", apply.GetRef().GetUid(), apply.GetRef().GetGeneration(), time.Now().UnixNano())
+			ref := apply.GetRef()
+			out.printf("ack %s %d %d", ref.GetUid(), ref.GetGeneration(), time.Now().UnixNano())
+			a.reportStatus(out, ref)
 		}
 	}
 }
+
+// reportStatus sends the status of an applied Rollout, as an agent does once its executor moves it,
+// and reports "status <uid> <generation> <unix ns>"; the message names the generation so that the
+// benchmark can tell when the cloud Rollout shows it.
+func (a *fleetAgent) reportStatus(out *lineWriter, ref *tunnelv1.RolloutRef) {
+	status, err := json.Marshal(rolloutv1alpha1.RolloutStatus{ObservedGeneration: ref.GetGeneration(),
+		AppliedGeneration: ref.GetGeneration(), Phase: rolloutv1alpha1.PhaseProgressing, Message: fleetStatusMessage(ref.GetGeneration())})
+	if err != nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	if err := a.send(&tunnelv1.Envelope{Payload: &tunnelv1.Envelope_RolloutStatus{RolloutStatus: &tunnelv1.RolloutStatus{
+		Ref: ref, Status: status, ObservedAtUnixNano: now}}}); err != nil {
+		return
+	}
+	out.printf("status %s %d %d", ref.GetUid(), ref.GetGeneration(), now)
+}
+
+// fleetStatusFormat is the status message a fleet agent reports for a generation.
+const fleetStatusFormat = "fleet applied generation %d"
+
+// fleetStatusMessage is the status message a fleet agent reports for a generation.
+func fleetStatusMessage(generation int64) string { return fmt.Sprintf(fleetStatusFormat, generation) }
 
 // heartbeat sends Heartbeat every interval from Welcome on, until the stream ends.
 func (a *fleetAgent) heartbeat(interval time.Duration) {

@@ -188,7 +188,14 @@ type session struct {
 	asked agentRequests
 	// ended is closed when the session ends.
 	ended chan struct{}
+	// sentStatuses maps the id of each RolloutStatus sent to its Rollout's cloud uid, until the Hub
+	// acknowledges it.
+	sentStatuses sync.Map
 }
+
+// statusRetryDelay is how long the agent waits before it sends again a status the Hub could not take
+// (its write to the cloud failed, while the API server restarts for instance).
+const statusRetryDelay = 2 * time.Second
 
 // run runs the established stream until one of its parts fails or ctx ends, and returns the cause.
 func (s *session) run(ctx context.Context) error {
@@ -235,8 +242,13 @@ func (s *session) receive(ctx context.Context) {
 			s.cancel(errDrained)
 			return
 		case *tunnelv1.Envelope_Ack:
+			uid, wasStatus := s.sentStatuses.LoadAndDelete(p.Ack.GetAckId())
 			if !p.Ack.GetOk() {
 				s.log.Info("The hub refused a message", "ackId", p.Ack.GetAckId(), "error", p.Ack.GetError())
+				if wasStatus {
+					// Send that status again later: nothing else would, once the Rollout stops changing.
+					time.AfterFunc(statusRetryDelay, func() { s.agent.statuses.markDueByUID(ctx, uid.(string)) })
+				}
 			}
 		default:
 			s.log.Info("Ignoring an unexpected message from the hub", "id", env.GetId(), "type", payloadName(env))
@@ -285,6 +297,9 @@ func (s *session) write(env *tunnelv1.Envelope) error {
 	s.nextID++
 	env.Id = s.nextID
 	env.SentAtUnixNano = s.agent.opts.Now().UnixNano()
+	if status := env.GetRolloutStatus(); status != nil {
+		s.sentStatuses.Store(env.Id, status.GetRef().GetUid())
+	}
 	env, err := fitMessage(env, s.maxMessageBytes)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errMessageTooLarge, err)

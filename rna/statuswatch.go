@@ -99,6 +99,19 @@ func (w *statusWatch) markAllDue(ctx context.Context) {
 	}
 }
 
+// markDueByUID makes the status of the mirrored Rollout of cloud uid due again, if it is still held.
+func (w *statusWatch) markDueByUID(ctx context.Context, uid string) {
+	var list rolloutv1alpha1.RolloutList
+	if err := w.cache.List(ctx, &list); err != nil {
+		return
+	}
+	for i := range list.Items {
+		if isMirrored(&list.Items[i]) && list.Items[i].Annotations[rolloutv1alpha1.CloudUIDAnnotation] == uid {
+			w.due.mark(client.ObjectKeyFromObject(&list.Items[i]))
+		}
+	}
+}
+
 // get returns the cached mirrored Rollout at key; false when it is gone or not mirrored.
 func (w *statusWatch) get(ctx context.Context, key types.NamespacedName) (*rolloutv1alpha1.Rollout, bool) {
 	var r rolloutv1alpha1.Rollout

@@ -82,6 +82,12 @@ type suite struct {
 // environment stops when the benchmark ends. The benchmark's timer is reset by b.Loop.
 func startSuite(b *testing.B, targets []string) *suite {
 	b.Helper()
+	return startSuiteWith(b, targets, 3)
+}
+
+// startSuiteWith is startSuite with nodes simulated nodes per target.
+func startSuiteWith(b *testing.B, targets []string, nodes int) *suite {
+	b.Helper()
 	if os.Getenv(startTimeoutEnv) == "" {
 		b.Setenv(startTimeoutEnv, "120s")
 	}
@@ -89,7 +95,7 @@ func startSuite(b *testing.B, targets []string) *suite {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	start := time.Now()
-	env, err := devenv.Start(ctx, devenv.Options{Targets: targets, TargetNodes: 3, HeartbeatInterval: time.Second,
+	env, err := devenv.Start(ctx, devenv.Options{Targets: targets, TargetNodes: nodes, HeartbeatInterval: time.Second,
 		Log: log.WithName("devenv")})
 	if err != nil {
 		b.Fatalf("starting the environment: %v", err)
