@@ -180,6 +180,8 @@ var _ = Describe("Validation at admission", func() {
 			"spec.environment", "Required value"),
 		Entry("a credential with an unknown scope", "iam_v1alpha1_machinecredential.yaml", `{"spec":{"scopes":["api:everything:full"]}}`,
 			"spec.scopes[0]", `supported values: "api:organization:full", "api:tenant:full", "api:deployment:full", "api:agentHub:full", "read:infrastructure:data"`),
+		Entry("a credential role with a comma", "iam_v1alpha1_machinecredential.yaml", `{"spec":{"roles":["viewer,release-manager"]}}`,
+			"spec.roles[0]", "should match"),
 		Entry("a credential without scopes", "iam_v1alpha1_machinecredential.yaml", `{"spec":{"scopes":[]}}`,
 			"spec.scopes", "at least 1"),
 		Entry("a grace period without rotation", "iam_v1alpha1_machinecredential.yaml", `{"spec":{"rotationRequest":null}}`,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,8 +94,8 @@ func CheckCredentialRequest(req CredentialRequest, holds func(iamv1alpha1.Scope)
 		}
 	}
 	for i, r := range req.Roles {
-		if r == "" || len(r) > 253 {
-			details = append(details, Detail{Field: fmt.Sprintf("roles[%d]", i), Message: "expected a role name of 1 to 253 characters"})
+		if r == "" || len(r) > 253 || strings.ContainsAny(r, ", \t\r\n") {
+			details = append(details, Detail{Field: fmt.Sprintf("roles[%d]", i), Message: "expected a role name of 1 to 253 characters without commas or spaces"})
 		}
 	}
 	var expires *metav1.Time

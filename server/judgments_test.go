@@ -101,6 +101,9 @@ func TestCheckCredentialRequest(t *testing.T) {
 		{name: "nothing", req: CredentialRequest{}, fields: []string{"name", "scopes"}},
 		{name: "bad everything", req: CredentialRequest{Name: "CI!", Scopes: []string{"x", "api:organization:full"}, AgentIdentifiers: []string{""}, Roles: []string{""}, ExpiresAtIso8601: "2020-01-01T00:00:00Z"},
 			fields: []string{"name", "scopes[0]", "scopes[1]", "agentIdentifiers[0]", "roles[0]", "expiresAtIso8601"}},
+		// Roles travel joined by commas (a Judgment's author roles): a comma would make two.
+		{name: "a role with a comma", req: CredentialRequest{Name: "ci", Scopes: []string{"api:deployment:full"}, Roles: []string{"qa", "viewer,release-manager"}},
+			fields: []string{"roles[1]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -128,7 +128,8 @@ func MapGroups(groups []string) (orgAdmin bool, tenants []iamv1alpha1.TenantRole
 			continue
 		}
 		env, role, ok := strings.Cut(g, ":")
-		if !ok || !isDNSLabel(env, 27) || role == "" || len(role) > 63 {
+		// A comma would split into more roles where roles travel joined (a Judgment's author roles).
+		if !ok || !isDNSLabel(env, 27) || role == "" || len(role) > 63 || strings.ContainsAny(role, ", \t\r\n") {
 			ignored = append(ignored, g)
 			continue
 		}

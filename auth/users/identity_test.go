@@ -64,7 +64,7 @@ func TestIdentityPrincipal(t *testing.T) {
 
 func TestMapGroupsReadsWhatGroupsWrites(t *testing.T) {
 	admin, tenants, ignored := MapGroups([]string{"prod:deployer", "organization-admin", "staging:tenant-admin", "prod:qa",
-		"prod:deployer", "Engineering", "Prod:x", ":x", "prod:", "-bad:x"})
+		"prod:deployer", "Engineering", "Prod:x", ":x", "prod:", "-bad:x", "prod:viewer,release-manager"})
 	if !admin {
 		t.Error("organization-admin was not read")
 	}
@@ -72,7 +72,7 @@ func TestMapGroupsReadsWhatGroupsWrites(t *testing.T) {
 	if !reflect.DeepEqual(tenants, want) {
 		t.Errorf("tenants %+v, want %+v", tenants, want)
 	}
-	if wantIgnored := []string{"Engineering", "Prod:x", ":x", "prod:", "-bad:x"}; !reflect.DeepEqual(ignored, wantIgnored) {
+	if wantIgnored := []string{"Engineering", "Prod:x", ":x", "prod:", "-bad:x", "prod:viewer,release-manager"}; !reflect.DeepEqual(ignored, wantIgnored) {
 		t.Errorf("ignored %v, want %v", ignored, wantIgnored)
 	}
 	id := Identity{OrganizationAdmin: true, Tenants: want}

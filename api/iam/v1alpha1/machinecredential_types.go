@@ -50,9 +50,10 @@ type MachineCredentialSpec struct {
 	Scopes []Scope `json:"scopes"`
 
 	// roles are the RBAC roles granted to the credential within its tenant, such as the roles a
-	// pause step's requiresRoles names.
+	// pause step's requiresRoles names; no commas or spaces.
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:Pattern=`^[^,\s]+$`
 	// +listType=set
 	Roles []string `json:"roles,omitempty"`
 

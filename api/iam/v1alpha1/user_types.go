@@ -38,11 +38,13 @@ type TenantRoles struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Environment string `json:"environment"`
 
-	// roles are the user's roles in the tenant: tenant-admin, deployer, or custom roles.
+	// roles are the user's roles in the tenant: tenant-admin, deployer, or custom roles (no commas
+	// or spaces).
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[^,\s]+$`
 	// +listType=set
 	Roles []string `json:"roles,omitempty"`
 }
