@@ -172,6 +172,12 @@ func ResolveGate(in judgment.Inputs, decision deployv1alpha1.Decision, target, g
 	}
 	switch len(matches) {
 	case 0:
+		if wantApproval {
+			// A gate-less approval would bind to whatever waits next, whose requiresRoles the caller
+			// may lack: deciding ahead of a gate needs its name.
+			return "", "", &Error{Status: http.StatusConflict, Code: CodeConflict,
+				Message: fmt.Sprintf("nothing waits for %s now; name the target and gate to decide ahead of it", decision)}
+		}
 		return target, gate, nil
 	case 1:
 		return matches[0].Target, matches[0].Gate, nil

@@ -43,6 +43,9 @@ func TestResolveGate(t *testing.T) {
 		{name: "reject resolves the same way", decision: deployv1alpha1.DecisionReject, target: "staging", wantTarget: "staging", wantGate: "beforeDeployment[0]"},
 		{name: "a named gate passes through", decision: deployv1alpha1.DecisionApprove, target: "prod", gate: "steps[3]", wantTarget: "prod", wantGate: "steps[3]"},
 		{name: "skip: no timed pause, passes through for Decide to refuse", decision: deployv1alpha1.DecisionSkip},
+		// A gate-less approval would bind to whatever waits next, whatever roles it requires.
+		{name: "nothing waits on the target: approve needs a gate", decision: deployv1alpha1.DecisionApprove, target: "qa", wantCode: CodeConflict},
+		{name: "nothing waits on the target: reject needs a gate", decision: deployv1alpha1.DecisionReject, target: "qa", wantCode: CodeConflict},
 		{name: "rollback passes through", decision: deployv1alpha1.DecisionRollback, target: "prod", wantTarget: "prod"},
 		{name: "cancel passes through", decision: deployv1alpha1.DecisionCancel},
 	}
