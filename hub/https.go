@@ -162,6 +162,7 @@ func (s *Server) proxyThrough(w http.ResponseWriter, r *http.Request, sess *sess
 		Transport: roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 			return sess.roundTrip(req, target.Namespace, target.Service, path)
 		}),
+		ModifyResponse: stripPreviewResponseHeaders,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			s.log.V(1).Info("A preview request failed", "namespace", target.Tenant, "agent", target.Agent, "service", target.Service, "error", err.Error())
 			writeHTTPError(w, http.StatusBadGateway, "the preview's Service did not answer through the agent")
@@ -191,6 +192,20 @@ func (s *Server) forwardPreview(w http.ResponseWriter, r *http.Request, address,
 		FlushInterval: -1,
 	}
 	proxy.ServeHTTP(w, r)
+}
+
+// previewResponseHeadersStripped are the headers of a preview's answer that could reach beyond its
+// link: every preview shares the Hub's origin, so a Service's cookie or a service worker scoped to
+// the whole origin would touch other tenants' links (and, on a shared host, other Aurora services'
+// cookies).
+var previewResponseHeadersStripped = []string{"Set-Cookie", "Set-Cookie2", "Service-Worker-Allowed", "Clear-Site-Data"}
+
+// stripPreviewResponseHeaders removes previewResponseHeadersStripped from a preview's answer.
+func stripPreviewResponseHeaders(res *http.Response) error {
+	for _, h := range previewResponseHeadersStripped {
+		res.Header.Del(h)
+	}
+	return nil
 }
 
 // roundTripperFunc is a function as an http.RoundTripper.

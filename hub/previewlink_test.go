@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -55,5 +56,24 @@ func TestPreviewLinks(t *testing.T) {
 				t.Fatalf("verifyPreview error = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestStripPreviewResponseHeaders(t *testing.T) {
+	res := &http.Response{Header: http.Header{}}
+	res.Header.Set("Content-Type", "text/html")
+	res.Header.Add("Set-Cookie", "session=1; Path=/")
+	res.Header.Set("Service-Worker-Allowed", "/")
+	res.Header.Set("Clear-Site-Data", `"cookies"`)
+	if err := stripPreviewResponseHeaders(res); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"Set-Cookie", "Service-Worker-Allowed", "Clear-Site-Data"} {
+		if v := res.Header.Values(h); len(v) > 0 {
+			t.Errorf("%s survived: %v", h, v)
+		}
+	}
+	if got := res.Header.Get("Content-Type"); got != "text/html" {
+		t.Errorf("Content-Type = %q, want it kept", got)
 	}
 }
