@@ -219,3 +219,26 @@ func TestNewUpstreamsNamesTheBadField(t *testing.T) {
 		t.Fatalf("a good upstream is refused: %v", err)
 	}
 }
+
+func TestRefreshExpiry(t *testing.T) {
+	login := time.Date(2026, 3, 4, 5, 0, 0, 0, time.UTC)
+	local := userSession{AuthTime: login}
+	upstream := userSession{AuthTime: login}
+	upstream.Identity.Upstream = "https://sso.acme.example"
+	for _, tc := range []struct {
+		name string
+		sess userSession
+		now  time.Time
+		want time.Time
+	}{
+		{"a local login: the refresh lifetime from now", local, login.Add(30 * 24 * time.Hour), login.Add(44 * 24 * time.Hour)},
+		{"an upstream login, fresh: capped by the session", upstream, login.Add(time.Hour), login.Add(24 * time.Hour)},
+		{"an upstream login refreshed late: still ends with the session", upstream, login.Add(23 * time.Hour), login.Add(24 * time.Hour)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := refreshExpiry(tc.sess, tc.now, 14*24*time.Hour, 24*time.Hour); !got.Equal(tc.want) {
+				t.Errorf("refreshExpiry = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

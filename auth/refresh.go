@@ -31,6 +31,11 @@ func (s *Service) refreshTokenGrant(w http.ResponseWriter, r *http.Request, form
 		return
 	}
 	sess := rec.userSession
+	if !s.opts.Now().Before(refreshExpiry(sess, s.opts.Now(), s.opts.RefreshTokenLifetime, s.opts.UpstreamSessionLifetime)) {
+		_ = s.opts.Grants.remove(ctx, sec)
+		writeOAuthError(w, http.StatusBadRequest, errInvalidGrant, "the login through the organization's identity provider has ended; log in again", false)
+		return
+	}
 	var id *users.Identity
 	if sess.Identity.Upstream == "" {
 		id, err = s.opts.Users.Lookup(ctx, sess.Identity.Name)

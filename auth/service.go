@@ -40,6 +40,10 @@ const (
 const (
 	// DefaultRefreshTokenLifetime is how long a refresh token may be used (once).
 	DefaultRefreshTokenLifetime = 14 * 24 * time.Hour
+	// DefaultUpstreamSessionLifetime is how long a login through an upstream identity provider lasts
+	// however often it is refreshed: then the person logs in there again, which reads their groups
+	// afresh (someone removed at the provider loses access within this time).
+	DefaultUpstreamSessionLifetime = 24 * time.Hour
 	// DefaultDeviceCodeLifetime is how long a person has to enter a device's user code.
 	DefaultDeviceCodeLifetime = 10 * time.Minute
 	// DefaultDevicePollInterval is how often a device may poll the token endpoint.
@@ -109,8 +113,11 @@ type Options struct {
 	// RefreshTokenLifetime, DeviceCodeLifetime and DevicePollInterval default to
 	// DefaultRefreshTokenLifetime, DefaultDeviceCodeLifetime and DefaultDevicePollInterval.
 	RefreshTokenLifetime time.Duration
-	DeviceCodeLifetime   time.Duration
-	DevicePollInterval   time.Duration
+	// UpstreamSessionLifetime bounds a login through an upstream identity provider, refreshes
+	// included. Default DefaultUpstreamSessionLifetime.
+	UpstreamSessionLifetime time.Duration
+	DeviceCodeLifetime      time.Duration
+	DevicePollInterval      time.Duration
 }
 
 // Service is the OIDC provider of Aurora: discovery, JWKS, the token endpoint, and the logins of
@@ -140,6 +147,9 @@ func NewService(opts Options) (*Service, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.UpstreamSessionLifetime <= 0 {
+		opts.UpstreamSessionLifetime = DefaultUpstreamSessionLifetime
 	}
 	if opts.RefreshTokenLifetime <= 0 {
 		opts.RefreshTokenLifetime = DefaultRefreshTokenLifetime

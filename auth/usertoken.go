@@ -118,7 +118,7 @@ func (s *Service) issueUserTokens(ctx context.Context, sess userSession) (*token
 		return nil, err
 	}
 	if err := s.opts.Grants.put(ctx, grantRefresh, refresh, map[string]string{grantUserLabel: userLabelValue(p.Name)},
-		refreshGrant{sess}, now.Add(s.opts.RefreshTokenLifetime)); err != nil {
+		refreshGrant{sess}, refreshExpiry(sess, now, s.opts.RefreshTokenLifetime, s.opts.UpstreamSessionLifetime)); err != nil {
 		return nil, err
 	}
 	resp.RefreshToken = refresh
@@ -149,4 +149,17 @@ func randomToken(prefix string) (string, error) {
 		return "", err
 	}
 	return prefix + a + b, nil
+}
+
+// refreshExpiry is when a refresh token issued now for the session stops working: after the refresh
+// token lifetime, and for a login through an upstream identity provider never after the login's
+// upstream session lifetime (counted from when the person logged in there).
+func refreshExpiry(sess userSession, now time.Time, refreshLifetime, upstreamLifetime time.Duration) time.Time {
+	exp := now.Add(refreshLifetime)
+	if sess.Identity.Upstream != "" {
+		if end := sess.AuthTime.Add(upstreamLifetime); end.Before(exp) {
+			exp = end
+		}
+	}
+	return exp
 }
