@@ -373,6 +373,24 @@ func conditionStatuses(plan BlueGreenPlan, act Action) []rolloutv1alpha1.Strateg
 	return out
 }
 
+// keepPassedMessages keeps, in the status after a pass, the message of each condition that passed
+// in an earlier pass: a runner says why it passed only in the pass where it ran.
+func keepPassedMessages(previous, next *rolloutv1alpha1.BlueGreenStatus) {
+	if previous == nil || next == nil {
+		return
+	}
+	for i, c := range next.Conditions {
+		if c.State != rolloutv1alpha1.ConditionPassed || c.Message != "" {
+			continue
+		}
+		for _, p := range previous.Conditions {
+			if p.Gate == c.Gate && p.State == rolloutv1alpha1.ConditionPassed {
+				next.Conditions[i].Message = p.Message
+			}
+		}
+	}
+}
+
 // blueGreenStatus is the Rollout's status.blueGreen after a pass.
 func blueGreenStatus(act Action, stable, canary string) *rolloutv1alpha1.BlueGreenStatus {
 	st := &rolloutv1alpha1.BlueGreenStatus{PreviewVersion: canary, ActiveVersion: stable, Conditions: act.Conditions}

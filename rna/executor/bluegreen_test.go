@@ -199,3 +199,22 @@ func TestBlueGreenServices(t *testing.T) {
 	g.Expect(active).To(Equal([]string{"app", "api"}))
 	g.Expect(preview).To(Equal([]string{"app-preview"}))
 }
+
+func TestKeepPassedMessages(t *testing.T) {
+	previous := &rolloutv1alpha1.BlueGreenStatus{Conditions: []rolloutv1alpha1.StrategyConditionStatus{
+		{Gate: "redirectTrafficAfter[0]", State: rolloutv1alpha1.ConditionAwaitingApproval, Message: "waiting for approval"},
+		{Gate: "redirectTrafficAfter[1]", State: rolloutv1alpha1.ConditionPassed, Message: "preview links to app for 30m"},
+	}}
+	next := &rolloutv1alpha1.BlueGreenStatus{Conditions: []rolloutv1alpha1.StrategyConditionStatus{
+		{Gate: "redirectTrafficAfter[0]", State: rolloutv1alpha1.ConditionPassed},
+		{Gate: "redirectTrafficAfter[1]", State: rolloutv1alpha1.ConditionPassed},
+	}}
+	keepPassedMessages(previous, next)
+	if got := next.Conditions[1].Message; got != "preview links to app for 30m" {
+		t.Errorf("the passed condition's message = %q, want it kept", got)
+	}
+	if got := next.Conditions[0].Message; got != "" {
+		t.Errorf("a condition that was not passed before got message %q", got)
+	}
+	keepPassedMessages(nil, next) // a first pass has no previous status
+}

@@ -186,7 +186,9 @@ func (x *execution) execute(ctx context.Context) stage {
 	var act Action
 	if bluegreen {
 		act = NextBlueGreenAction(ctx, in, bgPlan, DefaultConditionRunners())
+		previous := x.rollout.Status.BlueGreen
 		x.rollout.Status.BlueGreen = blueGreenStatus(act, x.rollout.Status.StableRevision, x.desired)
+		keepPassedMessages(previous, x.rollout.Status.BlueGreen)
 	} else {
 		act = NextAction(in)
 	}
