@@ -454,16 +454,16 @@ func TestPlanTargets(t *testing.T) {
 			},
 		},
 		{
-			name: "an afterDeployment analysis gate that failed the Rollout fails the target; the dependants do not start",
+			name: "an afterDeployment analysis gate that failed the Rollout (rolled back) ends the target; the dependants do not start",
 			d:    newDeployment(withTargetStatus("staging", &t0, nil), withAfterAnalysis("staging")),
 			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
-				ro := rollout(d, "staging", t0, rolloutv1alpha1.PhaseFailed)
+				ro := rollout(d, "staging", t0, rolloutv1alpha1.PhaseRolledBack)
 				ro.Status.Message = "analysis of afterDeployment[0] failed: query errors averaged 0.5 above upperLimit 0.1 over 1 runs"
 				return []rolloutv1alpha1.Rollout{ro}
 			},
 			now: at(2 * time.Minute),
 			check: func(g Gomega, p Plan) {
-				g.Expect(p.Targets[0]).To(targetState("staging", deployv1alpha1.StateFailed, deployv1alpha1.ReasonFailed, "analysis of afterDeployment[0] failed"))
+				g.Expect(p.Targets[0]).To(targetState("staging", deployv1alpha1.StateRolledBack, deployv1alpha1.ReasonRolledBack, "analysis of afterDeployment[0] failed"))
 				g.Expect(p.Targets[1].Status.State).NotTo(BeElementOf(deployv1alpha1.StateRunning, deployv1alpha1.StateAwaitingApproval, deployv1alpha1.StateSucceeded))
 				g.Expect(p.Create).To(BeEmpty())
 			},
