@@ -156,6 +156,38 @@ var _ = Describe("Deployment controller", func() {
 		}).WithContext(ctx).WithTimeout(short).Should(Equal([]rolloutv1alpha1.RolloutDecision{want}))
 	}, SpecTimeout(2*time.Minute))
 
+	It("carries an afterDeployment analysis gate into the Rollout, passes its Judgment there and succeeds with the Rollout", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "prod")
+		gate := deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"errorRate"},
+			RollBackMode: deployv1alpha1.Manual, RollForwardMode: deployv1alpha1.Manual}
+		createDeployment(ctx, ns, "web-1", oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
+			s.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "errorRate", UpperLimit: ptr.To(0.1), QueryTemplate: "up"}}}
+			t := s.Targets["prod"]
+			t.Constraints = &deployv1alpha1.Constraints{AfterDeployment: []deployv1alpha1.AfterDeploymentStep{
+				{Pause: &deployv1alpha1.PauseStep{Duration: ptr.To[int32](1), Unit: deployv1alpha1.Seconds}}, {Analysis: gate.DeepCopy()}}}
+			s.Targets["prod"] = t
+		})
+		ro := rolloutOf(ctx, ns, "web-1-prod")
+		Expect(ro.Spec.AfterDeployment).To(Equal([]rolloutv1alpha1.AfterDeploymentAnalysis{{Index: 1, Analysis: gate}}))
+		Expect(ro.Spec.Analysis.Queries).To(ConsistOf(HaveField("Name", "errorRate")))
+
+		execute(ctx, ns, "web-1-prod", func(s *rolloutv1alpha1.RolloutStatus) {
+			s.Phase, s.CurrentStep, s.TotalSteps, s.Weight, s.WaitingFor = rolloutv1alpha1.PhaseAwaitingApproval, 5, 5, 100, "afterDeployment[1]"
+			s.Message = "step 5/5: weight 100%: analysis of afterDeployment[1] passed; waiting for a judgment"
+		})
+		d := waitForState(ctx, ns, "web-1", deployv1alpha1.StateAwaitingApproval)
+		Expect(d.Status.PendingApprovals).To(ConsistOf(And(HaveField("Target", "prod"), HaveField("Gate", "afterDeployment[1]"))))
+		j := judge(ctx, ns, "looks-good", jspec("web-1", "prod", "afterDeployment[1]", deployv1alpha1.DecisionApprove), nil)
+		Expect(j.Status.AppliedTo).To(Equal([]string{"prod/afterDeployment[1]"}))
+		Eventually(func() []rolloutv1alpha1.RolloutDecision {
+			return rolloutOf(ctx, ns, "web-1-prod").Spec.Decisions
+		}).WithContext(ctx).Should(Equal([]rolloutv1alpha1.RolloutDecision{{Name: "looks-good", Gate: "afterDeployment[1]", Decision: deployv1alpha1.DecisionApprove}}))
+
+		execute(ctx, ns, "web-1-prod", phase(rolloutv1alpha1.PhaseSucceeded, "5/5 steps done"))
+		d = waitForState(ctx, ns, "web-1", deployv1alpha1.StateSucceeded)
+		Expect(d.Status.Targets).To(ConsistOf(HaveField("State", deployv1alpha1.StateSucceeded)), "the analysis gate passed with the Rollout, the 1s pause after it")
+	}, SpecTimeout(2*time.Minute))
+
 	It("ends ROLLED_BACK and Stalled when a Rollout rolled back", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "staging", "prod")
 		createDeployment(ctx, ns, "web-1", twoTargets)
@@ -358,11 +390,12 @@ var _ = Describe("Deployment controller", func() {
 		Entry("a bare ReplicaSet", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
 			s.Manifests[0].Inline = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web}\n"
 		}, []string{"spec.manifests[0].inline: document 1 (ReplicaSet web): kind ReplicaSet is not supported"}),
-		Entry("an afterDeployment analysis gate (not supported yet)", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
+		Entry("an afterDeployment analysis gate of a blue/green target (not supported yet)", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
 			s.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "errorRate", UpperLimit: ptr.To(0.1), QueryTemplate: "up"}}}
-			s.Targets["prod"] = deployv1alpha1.Target{Account: "prod", Strategy: "canary", Constraints: &deployv1alpha1.Constraints{
+			s.Strategies["bg"] = deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "web"}}
+			s.Targets["prod"] = deployv1alpha1.Target{Account: "prod", Namespace: "web", Strategy: "bg", Constraints: &deployv1alpha1.Constraints{
 				AfterDeployment: []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"errorRate"}}}}}}
-		}, []string{"spec.targets.prod.constraints.afterDeployment[0].analysis: analysis gates are not supported yet"}),
+		}, []string{"spec.targets.prod.constraints.afterDeployment[0].analysis: afterDeployment analysis gates run only with a canary strategy yet"}),
 	)
 
 	It("refuses Judgments that match nothing", func(ctx SpecContext) {

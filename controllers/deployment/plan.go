@@ -244,6 +244,11 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 	for _, dec := range decs.executor {
 		p.decide(tp, ro, dec)
 	}
+	for _, dec := range decs.constraint {
+		if runsInRollout(ro, dec.Gate) {
+			p.decide(tp, ro, dec)
+		}
+	}
 
 	stopping := p.stopRequested(ro)
 	switch phase {
@@ -429,6 +434,9 @@ type targetDecisions struct {
 	gates map[string][]gateDecision
 	// executor are the decisions to pass to the target's Rollout, in the order applied.
 	executor []rolloutv1alpha1.RolloutDecision
+	// constraint are the decisions on constraint gates as Rollout decisions, in the order applied:
+	// those on afterDeployment analysis gates go to the Rollout, whose executor runs them.
+	constraint []rolloutv1alpha1.RolloutDecision
 	// cancel is the first cancel applied to the target, if any.
 	cancel *gateDecision
 }
@@ -462,6 +470,7 @@ func decisionsByTarget(judgments []deployv1alpha1.Judgment) map[string]*targetDe
 				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision, Reason: j.Spec.Reason})
 			case IsConstraintGate(b.Gate):
 				td.gates[b.Gate] = append(td.gates[b.Gate], gd)
+				td.constraint = appendDecision(td.constraint, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision, Reason: j.Spec.Reason})
 			default:
 				td.executor = appendDecision(td.executor, rolloutv1alpha1.RolloutDecision{Name: j.Name, Gate: b.Gate, Decision: j.Spec.Decision, Reason: j.Spec.Reason})
 			}
@@ -576,4 +585,12 @@ func AgentConnectivity(agents []deployv1alpha1.Agent) map[string]bool {
 // startedByAgent reports whether the target's agent applied the Rollout and its executor started it.
 func startedByAgent(ro *rolloutv1alpha1.Rollout) bool {
 	return ro.Status.AppliedGeneration > 0 || (ro.Status.Phase != "" && ro.Status.Phase != rolloutv1alpha1.PhasePending)
+}
+
+// runsInRollout reports whether a constraint gate is one the Rollout's executor runs: an
+// afterDeployment analysis gate.
+func runsInRollout(ro *rolloutv1alpha1.Rollout, gate string) bool {
+	return slices.ContainsFunc(ro.Spec.AfterDeployment, func(a rolloutv1alpha1.AfterDeploymentAnalysis) bool {
+		return GateName(AfterDeploymentGate, int(a.Index)) == gate
+	})
 }

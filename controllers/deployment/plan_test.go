@@ -442,6 +442,66 @@ func TestPlanTargets(t *testing.T) {
 			},
 		},
 		{
+			name: "an afterDeployment analysis gate is the Rollout's: it passed when the Rollout succeeded, the dependants start",
+			d:    newDeployment(withTargetStatus("staging", &t0, pt(time.Minute)), withAfterAnalysis("staging")),
+			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
+				return []rolloutv1alpha1.Rollout{rollout(d, "staging", t0, rolloutv1alpha1.PhaseSucceeded)}
+			},
+			now: at(2 * time.Minute),
+			check: func(g Gomega, p Plan) {
+				g.Expect(p.Targets[0]).To(targetState("staging", deployv1alpha1.StateSucceeded, "", "succeeded"))
+				g.Expect(p.Targets[1]).To(targetState("prod", deployv1alpha1.StateAwaitingApproval, "", "beforeDeployment[0]"))
+			},
+		},
+		{
+			name: "an afterDeployment analysis gate that failed the Rollout (rolled back) ends the target; the dependants do not start",
+			d:    newDeployment(withTargetStatus("staging", &t0, nil), withAfterAnalysis("staging")),
+			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
+				ro := rollout(d, "staging", t0, rolloutv1alpha1.PhaseRolledBack)
+				ro.Status.Message = "analysis of afterDeployment[0] failed: query errors averaged 0.5 above upperLimit 0.1 over 1 runs"
+				return []rolloutv1alpha1.Rollout{ro}
+			},
+			now: at(2 * time.Minute),
+			check: func(g Gomega, p Plan) {
+				g.Expect(p.Targets[0]).To(targetState("staging", deployv1alpha1.StateRolledBack, deployv1alpha1.ReasonRolledBack, "analysis of afterDeployment[0] failed"))
+				g.Expect(p.Targets[1].Status.State).NotTo(BeElementOf(deployv1alpha1.StateRunning, deployv1alpha1.StateAwaitingApproval, deployv1alpha1.StateSucceeded))
+				g.Expect(p.Create).To(BeEmpty())
+			},
+		},
+		{
+			name: "an approve of an afterDeployment analysis gate waiting in the Rollout goes to the Rollout",
+			d:    newDeployment(withTargetStatus("staging", &t0, nil), withAfterAnalysis("staging")),
+			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
+				ro := rollout(d, "staging", t0, rolloutv1alpha1.PhaseAwaitingApproval)
+				ro.Status.WaitingFor = "afterDeployment[0]"
+				return []rolloutv1alpha1.Rollout{ro}
+			},
+			judgments: func(d *deployv1alpha1.Deployment) []deployv1alpha1.Judgment {
+				return []deployv1alpha1.Judgment{accepted(d, "ok", deployv1alpha1.DecisionApprove, at(2*time.Minute), "staging/afterDeployment[0]")}
+			},
+			now: at(2 * time.Minute),
+			check: func(g Gomega, p Plan) {
+				g.Expect(p.Decisions).To(ConsistOf(PlannedDecision{Target: "staging", Rollout: "web-1-staging",
+					Decision: rolloutv1alpha1.RolloutDecision{Name: "ok", Gate: "afterDeployment[0]", Decision: deployv1alpha1.DecisionApprove}}))
+			},
+		},
+		{
+			name: "an approve of an afterDeployment pause gate stays with the controller",
+			d: newDeployment(withTargetStatus("staging", &t0, nil), func(d *deployv1alpha1.Deployment) {
+				st := d.Spec.Targets["staging"]
+				st.Constraints = &deployv1alpha1.Constraints{AfterDeployment: []deployv1alpha1.AfterDeploymentStep{{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}}}}
+				d.Spec.Targets["staging"] = st
+			}),
+			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
+				return []rolloutv1alpha1.Rollout{rollout(d, "staging", t0, rolloutv1alpha1.PhaseProgressing)}
+			},
+			judgments: func(d *deployv1alpha1.Deployment) []deployv1alpha1.Judgment {
+				return []deployv1alpha1.Judgment{accepted(d, "ok", deployv1alpha1.DecisionApprove, at(2*time.Minute), "staging/afterDeployment[0]")}
+			},
+			now:   at(2 * time.Minute),
+			check: func(g Gomega, p Plan) { g.Expect(p.Decisions).To(BeEmpty()) },
+		},
+		{
 			name: "targetFilters narrow the targets and drop dependencies on the others",
 			d: newDeployment(func(d *deployv1alpha1.Deployment) {
 				d.Spec.TargetFilters = []deployv1alpha1.TargetFilter{{IncludeTarget: "prod"}}
@@ -485,4 +545,15 @@ func TestAgentConnectivity(t *testing.T) {
 		{Spec: deployv1alpha1.AgentSpec{AgentIdentifier: "staging"}},
 	}
 	g.Expect(AgentConnectivity(agents)).To(Equal(map[string]bool{"prod": true, "staging": false}))
+}
+
+// withAfterAnalysis gives target an afterDeployment analysis gate (and spec.analysis its query).
+func withAfterAnalysis(target string) func(*deployv1alpha1.Deployment) {
+	return func(d *deployv1alpha1.Deployment) {
+		d.Spec.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "errors", UpperLimit: ptr.To(0.1), QueryTemplate: "e"}}}
+		t := d.Spec.Targets[target]
+		t.Constraints = &deployv1alpha1.Constraints{AfterDeployment: []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{
+			Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"errors"}}}}}
+		d.Spec.Targets[target] = t
+	}
 }

@@ -94,7 +94,8 @@ func desiredRollout(d *deployv1alpha1.Deployment, target string) *rolloutv1alpha
 			Manifests:            manifestsFor(spec, target),
 			StrategyName:         t.Strategy,
 			Strategy:             *strategy.DeepCopy(),
-			Analysis:             analysisFor(spec, &strategy),
+			AfterDeployment:      afterDeploymentAnalyses(t),
+			Analysis:             analysisFor(spec, &strategy, afterDeploymentAnalyses(t)),
 			Webhooks:             webhooksFor(spec, &strategy),
 			TrafficManagement:    trafficFor(spec, target),
 			Timeout:              &timeout,
@@ -117,14 +118,20 @@ func manifestsFor(spec *deployv1alpha1.DeploymentSpec, target string) []string {
 	return out
 }
 
-// analysisFor returns the queries the strategy's analysis steps name, or nil.
-func analysisFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy) *deployv1alpha1.AnalysisConfig {
+// analysisFor returns the queries the strategy's analysis steps and the target's afterDeployment
+// analysis gates name, or nil.
+func analysisFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy, after []rolloutv1alpha1.AfterDeploymentAnalysis) *deployv1alpha1.AnalysisConfig {
 	if spec.Analysis == nil {
 		return nil
 	}
 	named := map[string]bool{}
 	for _, a := range strategyAnalyses(s) {
 		for _, q := range a.Queries {
+			named[q] = true
+		}
+	}
+	for _, a := range after {
+		for _, q := range a.Analysis.Queries {
 			named[q] = true
 		}
 	}
@@ -162,6 +169,21 @@ func trafficFor(spec *deployv1alpha1.DeploymentSpec, target string) []deployv1al
 	for _, tm := range spec.TrafficManagement {
 		if len(tm.Targets) == 0 || slices.Contains(tm.Targets, target) {
 			out = append(out, *tm.DeepCopy())
+		}
+	}
+	return out
+}
+
+// afterDeploymentAnalyses returns the analysis gates of a target's constraints.afterDeployment,
+// with their indexes, for the Rollout's executor to run at its end; nil if there are none.
+func afterDeploymentAnalyses(t deployv1alpha1.Target) []rolloutv1alpha1.AfterDeploymentAnalysis {
+	if t.Constraints == nil {
+		return nil
+	}
+	var out []rolloutv1alpha1.AfterDeploymentAnalysis
+	for i, g := range t.Constraints.AfterDeployment {
+		if g.Analysis != nil {
+			out = append(out, rolloutv1alpha1.AfterDeploymentAnalysis{Index: int32(i), Analysis: *g.Analysis.DeepCopy()})
 		}
 	}
 	return out

@@ -72,6 +72,11 @@ func TestDesiredRollout(t *testing.T) {
 		}
 		d.Spec.DeploymentConfig = &deployv1alpha1.DeploymentConfig{KeepDeploymentObject: true}
 		d.Spec.ContextOverrides = map[string]string{"team": "web"}
+		d.Spec.Analysis.Queries = append(d.Spec.Analysis.Queries, deployv1alpha1.Query{Name: "latency", QueryTemplate: "l"})
+		d.Spec.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{
+			{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}},
+			{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 2, Queries: []string{"latency"}}},
+		}
 	})
 	ro := desiredRollout(d, "prod")
 	g.Expect(ro.Name).To(Equal("web-1-prod"))
@@ -90,7 +95,9 @@ func TestDesiredRollout(t *testing.T) {
 	g.Expect(ro.Spec.StrategyName).To(Equal("canary"))
 	g.Expect(ro.Spec.Strategy.Canary.Steps).To(HaveLen(5))
 	g.Expect(ro.Spec.Analysis.DefaultMetricProviderName).To(Equal("prom"))
-	g.Expect(ro.Spec.Analysis.Queries).To(ConsistOf(HaveField("Name", "errors")))
+	g.Expect(ro.Spec.Analysis.Queries).To(ConsistOf(HaveField("Name", "errors"), HaveField("Name", "latency")), "the strategy's and the afterDeployment gates' queries")
+	g.Expect(ro.Spec.AfterDeployment).To(Equal([]rolloutv1alpha1.AfterDeploymentAnalysis{{Index: 1, Analysis: deployv1alpha1.AnalysisStep{
+		Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 2, Queries: []string{"latency"}}}}), "only the analysis gates, with their index")
 	g.Expect(ro.Spec.Webhooks).To(ConsistOf(HaveField("Name", "smoke")))
 	g.Expect(ro.Spec.TrafficManagement).To(HaveLen(2))
 	g.Expect(ro.Spec.TrafficManagement[1].SMI[0].RootServiceName).To(Equal("prod-only"))
@@ -107,4 +114,5 @@ func TestDesiredRollout(t *testing.T) {
 	g.Expect(staging.Spec.Manifests[1]).To(ContainSubstring("staging-only"))
 	g.Expect(staging.Spec.Analysis).To(BeNil(), "the rolling strategy names no query")
 	g.Expect(staging.Spec.Webhooks).To(BeEmpty())
+	g.Expect(staging.Spec.AfterDeployment).To(BeNil())
 }

@@ -7,12 +7,13 @@ import (
 )
 
 // unsupportedGates refuses what the Deployment controller cannot run in a target's constraints yet:
-// analysis gates (their queries must run from the target's agent), and runWebhook gates whose
+// afterDeployment analysis gates of a blue/green target (the executor runs them at the end of a
+// canary Rollout only), and runWebhook gates whose
 // webhook has networkMode remoteNetworkAgent (the controller calls constraint webhooks from the
 // control plane, direct).
 //
-// TEMPORARY: remove this file, and its call in Validate, once the agent runs analysis gates and
-// remoteNetworkAgent gate calls. (Webhook and analysis steps inside a strategy are the executor's
+// TEMPORARY: remove this file, and its call in Validate, once the executor runs afterDeployment
+// analysis after a blue/green strategy and the agent makes remoteNetworkAgent gate calls. (Webhook and analysis steps inside a strategy are the executor's
 // and are fine.)
 func unsupportedGates(spec *deployv1alpha1.DeploymentSpec) []string {
 	var errs []string
@@ -31,8 +32,8 @@ func unsupportedGates(spec *deployv1alpha1.DeploymentSpec) []string {
 			if g.RunWebhook != nil && viaAgent(spec, g.RunWebhook.Name) {
 				errs = append(errs, fmt.Sprintf("%s.afterDeployment[%d].runWebhook: webhook %q has networkMode remoteNetworkAgent, which only strategy steps support yet; constraint gates call webhooks direct, from the control plane", path, i, g.RunWebhook.Name))
 			}
-			if g.Analysis != nil {
-				errs = append(errs, fmt.Sprintf("%s.afterDeployment[%d].analysis: analysis gates are not supported yet; use an analysis step in the strategy", path, i))
+			if g.Analysis != nil && spec.Strategies[spec.Targets[name].Strategy].BlueGreen != nil {
+				errs = append(errs, fmt.Sprintf("%s.afterDeployment[%d].analysis: afterDeployment analysis gates run only with a canary strategy yet; this target's strategy is blueGreen", path, i))
 			}
 		}
 	}

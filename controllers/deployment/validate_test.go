@@ -96,11 +96,24 @@ func TestValidate(t *testing.T) {
 			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
 				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
 		}, []string{`spec.targets.prod.constraints.beforeDeployment[1].runWebhook: webhook "smoke" has networkMode remoteNetworkAgent, which only strategy steps support yet`}},
-		{"an analysis gate naming an unknown query (and not supported yet)", func(s *deployv1alpha1.DeploymentSpec) {
+		{"an analysis gate naming an unknown query", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"q"}}}}
 		}, []string{
 			`spec.targets.prod.constraints.afterDeployment[0].analysis.queries: unknown query "q"`,
-			"spec.targets.prod.constraints.afterDeployment[0].analysis: analysis gates are not supported yet",
+		}},
+		{"an afterDeployment analysis gate of a canary target", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "q", QueryTemplate: "up"}}}
+			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"q"}}}}
+		}, nil},
+		{"an afterDeployment analysis gate of a blue/green target (not supported yet)", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "q", QueryTemplate: "up"}}}
+			s.Strategies["bg"] = deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "web"}}
+			t := s.Targets["prod"]
+			t.Strategy = "bg"
+			t.Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"q"}}}}
+			s.Targets["prod"] = t
+		}, []string{
+			"spec.targets.prod.constraints.afterDeployment[0].analysis: afterDeployment analysis gates run only with a canary strategy yet",
 		}},
 		{"several problems are all reported", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Targets["staging"] = deployv1alpha1.Target{Account: "staging", Strategy: "nope", Constraints: &deployv1alpha1.Constraints{DependsOn: []string{"prod"}}}

@@ -44,6 +44,10 @@ func MatchDecisions(decisions []rolloutv1alpha1.RolloutDecision, handled []strin
 			m.Discard = append(m.Discard, d.Name)
 			continue
 		}
+		if after := parseAfterDeploymentGate(d.Gate); after >= 0 {
+			matchAfterDeployment(&m, d, after, step)
+			continue
+		}
 		target := parseGate(d.Gate)
 		switch {
 		case d.Gate != "" && target < 0:
@@ -59,6 +63,21 @@ func MatchDecisions(decisions []rolloutv1alpha1.RolloutDecision, handled []strin
 		}
 	}
 	return m
+}
+
+// matchAfterDeployment matches a decision naming afterDeployment[after]: it waits while the
+// execution is before that gate (at a strategy step or an earlier gate), acts on it when the
+// execution is there, and is discarded once the gate is passed or when it does not apply.
+func matchAfterDeployment(m *DecisionMatch, d *rolloutv1alpha1.RolloutDecision, after int, step Step) {
+	current := parseAfterDeploymentGate(step.ConditionGate)
+	switch {
+	case current < after:
+		// a later gate: keep it until the execution gets there
+	case current > after, !appliesTo(d.Decision, step.Kind):
+		m.Discard = append(m.Discard, d.Name)
+	case m.Gate == nil:
+		m.Gate = d
+	}
 }
 
 // appliesTo reports whether a decision acts on a pause of the given kind.

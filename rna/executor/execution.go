@@ -153,6 +153,8 @@ func (x *execution) execute(ctx context.Context) stage {
 	if bluegreen {
 		bgPlan = PlanBlueGreen(x.rollout.Spec.Strategy.BlueGreen, in.FirstDeployment())
 		in.Plan = bgPlan.Steps
+	} else {
+		in.Plan = append(in.Plan, AfterDeploymentSteps(x.rollout.Spec.AfterDeployment)...)
 	}
 	total := int32(len(in.Plan))
 

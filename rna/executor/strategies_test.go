@@ -161,6 +161,45 @@ var _ = Describe("Metric analysis with a real Prometheus", Ordered, func() {
 		Expect(r.Status.Analysis).To(HaveLen(2))
 	}, SpecTimeout(4*time.Minute))
 
+	It("runs an afterDeployment analysis gate once the canary reached 100%, and succeeds when it passes", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "after-pass")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		exporter.set("potato-facts:after-healthy", 0.01)
+		r := withAnalysis(newRollout(ns, "after-healthy", []string{deploymentYAML(4, "potato-facts:after-healthy", "")}, setWeight(50)))
+		r.Spec.AfterDeployment = []rolloutv1alpha1.AfterDeploymentAnalysis{{Index: 1, Analysis: *analysisStep(deployv1alpha1.Automatic).Analysis}}
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		reportDuration("canary 50% → 100% → afterDeployment analysis (2 runs of 2s), creation to Succeeded", time.Since(began))
+		Expect(r.Status.TotalSteps).To(BeEquivalentTo(3), "50%, 100%, then the gate")
+		Expect(r.Status.Analysis).To(HaveLen(2))
+		Expect(r.Status.Analysis).To(HaveEach(And(HaveField("Gate", "afterDeployment[1]"), HaveField("Verdict", deployv1alpha1.VerdictPass),
+			HaveField("Value", "0.01"), HaveField("Rendered", ContainSubstring(`replica_set="`+r.Status.CanaryRevision+`"`)))))
+		Eventually(func() podCount { return podsOf(ctx, ns, r.Status.CanaryRevision) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+		Eventually(func() podCount { return podsOf(ctx, ns, stable) }).Should(Equal(podCount{}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("rolls back from 100% when an afterDeployment analysis gate fails (rollBackMode automatic)", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "after-fail")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		exporter.set("potato-facts:after-unhealthy", 0.5)
+		r := withAnalysis(newRollout(ns, "after-unhealthy", []string{deploymentYAML(4, "potato-facts:after-unhealthy", "")}, setWeight(50)))
+		r.Spec.AfterDeployment = []rolloutv1alpha1.AfterDeploymentAnalysis{{Index: 0, Analysis: *analysisStep(deployv1alpha1.Automatic).Analysis}}
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		Expect(r.Status.Message).To(Equal("analysis of afterDeployment[0] failed: query errorRate averaged 0.5 above upperLimit 0.1 over 2 runs"))
+		Expect(r.Status.Analysis).To(HaveLen(2))
+		Expect(r.Status.Analysis).To(HaveEach(And(HaveField("Gate", "afterDeployment[0]"), HaveField("Verdict", deployv1alpha1.VerdictFail))))
+		Eventually(func() podCount { return podsOf(ctx, ns, stable) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+		Eventually(func() podCount { return podsOf(ctx, ns, r.Status.CanaryRevision) }).Should(Equal(podCount{}))
+	}, SpecTimeout(4*time.Minute))
+
 	It("runs a blue/green analysis condition after the switch, and rolls back to the old version when it fails", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "analysis-bluegreen")
 		blue := deployFirstBlueGreen(ctx, ns, "potato-facts:v1")

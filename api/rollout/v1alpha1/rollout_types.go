@@ -97,7 +97,16 @@ type RolloutSpec struct {
 	// +required
 	Strategy deployv1alpha1.Strategy `json:"strategy"`
 
-	// analysis holds the queries that the strategy's analysis steps name.
+	// afterDeployment are the target's constraints.afterDeployment analysis gates, in order: the
+	// executor runs them once the strategy reached 100% and before the Rollout succeeds, as analysis
+	// steps whose gate is afterDeployment[<index in constraints.afterDeployment>]. Gates of other
+	// kinds (pause, runWebhook) stay with the Deployment controller and are not listed.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	AfterDeployment []AfterDeploymentAnalysis `json:"afterDeployment,omitempty"`
+
+	// analysis holds the queries that the strategy's analysis steps and afterDeployment gates name.
 	// +optional
 	Analysis *deployv1alpha1.AnalysisConfig `json:"analysis,omitempty"`
 
@@ -359,4 +368,15 @@ type RolloutList struct {
 
 func init() {
 	SchemeBuilder.Register(&Rollout{}, &RolloutList{})
+}
+
+// AfterDeploymentAnalysis is an analysis gate of a target's constraints.afterDeployment, run by the
+// executor at the end of the Rollout.
+type AfterDeploymentAnalysis struct {
+	// index is the gate's index in the target's constraints.afterDeployment: its gate name is
+	// afterDeployment[<index>].
+	// +kubebuilder:validation:Minimum=0
+	Index int32 `json:"index"`
+	// analysis is the gate's analysis, as in deploy.yml.
+	Analysis deployv1alpha1.AnalysisStep `json:"analysis"`
 }
