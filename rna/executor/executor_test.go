@@ -312,10 +312,12 @@ spec:
 		Expect(svc.Spec.Selector).To(Equal(map[string]string{"app": app}))
 	}, SpecTimeout(2*time.Minute))
 
-	DescribeTable("refuses what it cannot run yet, before applying anything",
+	DescribeTable("refuses what it cannot run, before applying anything",
 		func(ctx SpecContext, manifest string, steps []deployv1alpha1.CanaryStep, message string) {
 			ns := newNamespace(ctx, "refused")
-			r := newRollout(ns, "refused", []string{manifest, deploymentYAML(2, "potato-facts:v1", "")}, steps...)
+			// The ConfigMap beside the refused object must not be applied either.
+			cfg := "{apiVersion: v1, kind: ConfigMap, metadata: {name: cfg}}"
+			r := newRollout(ns, "refused", []string{cfg, manifest, deploymentYAML(2, "potato-facts:v1", "")}, steps...)
 			Expect(k8sClient.Create(ctx, r)).To(Succeed())
 			r = waitForPhase(ctx, client.ObjectKeyFromObject(r), 30*time.Second, rolloutv1alpha1.PhaseFailed)
 			Expect(r.Status.Message).To(ContainSubstring(message))
