@@ -1,6 +1,13 @@
 package apiclient
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/aurora-cd/aurora/server"
+)
+
+// The answers and requests below whose shape the REST API defines are the server's own types, so
+// that the client and the API cannot drift apart.
 
 // StartResult is the answer of starting (or dry-running) a pipeline.
 type StartResult struct {
@@ -65,59 +72,22 @@ type Pause struct {
 }
 
 // PendingApproval is a gate that waits for a person's decision.
-type PendingApproval struct {
-	Target        string   `json:"target"`
-	Gate          string   `json:"gate"`
-	RequiresRoles []string `json:"requiresRoles,omitempty"`
-	Since         string   `json:"since,omitempty"`
-}
+type PendingApproval = server.PendingApproval
 
 // JudgmentRecord is a decision taken on a pipeline.
-type JudgmentRecord struct {
-	Decision string `json:"decision"`
-	Author   string `json:"author,omitempty"`
-	Target   string `json:"target,omitempty"`
-	Gate     string `json:"gate,omitempty"`
-	At       string `json:"at,omitempty"`
-}
+type JudgmentRecord = server.JudgmentRecord
 
 // PipelineSummary is a row of the pipeline list.
-type PipelineSummary struct {
-	ID                 string `json:"id"`
-	Application        string `json:"application"`
-	Status             string `json:"status"`
-	StartedAtIso8601   string `json:"startedAtIso8601,omitempty"`
-	CompletedAtIso8601 string `json:"completedAtIso8601,omitempty"`
-	InitiatedBy        string `json:"initiatedBy,omitempty"`
-}
+type PipelineSummary = server.PipelineSummary
 
 // JudgmentRequest is the optional body of approve, reject, skip, rollback and cancel.
-type JudgmentRequest struct {
-	Target string `json:"target,omitempty"`
-	Gate   string `json:"gate,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
+type JudgmentRequest = server.JudgmentRequest
 
 // JudgmentResult is the answer to a decision.
-type JudgmentResult struct {
-	Judgment string `json:"judgment"`
-	Target   string `json:"target,omitempty"`
-	Gate     string `json:"gate,omitempty"`
-}
+type JudgmentResult = server.JudgmentAnswer
 
 // ConnectedAgent is a Remote Network Agent registered in the tenant.
-type ConnectedAgent struct {
-	AgentIdentifier        string `json:"agentIdentifier"`
-	AgentInstanceUUID      string `json:"agentInstanceUuid,omitempty"`
-	AgentVersion           string `json:"agentVersion,omitempty"`
-	ClientID               string `json:"clientId,omitempty"`
-	ConnectedAtIso8601     string `json:"connectedAtIso8601,omitempty"`
-	LastHeartbeatAtIso8601 string `json:"lastHeartbeatAtIso8601,omitempty"`
-	EnvID                  string `json:"envId,omitempty"`
-	OrgID                  string `json:"orgId,omitempty"`
-	HubInstanceUUID        string `json:"hubInstanceUuid,omitempty"`
-	Connected              bool   `json:"connected"`
-}
+type ConnectedAgent = server.ConnectedAgent
 
 // Credential is a machine credential. ClientSecret is set only in the answer that created it.
 type Credential struct {
@@ -136,19 +106,7 @@ type Credential struct {
 }
 
 // NewCredential is the request that creates a credential.
-type NewCredential struct {
-	Name             string   `json:"name"`
-	Scopes           []string `json:"scopes"`
-	Roles            []string `json:"roles,omitempty"`
-	AgentIdentifiers []string `json:"agentIdentifiers,omitempty"`
-	ExpiresAtIso8601 string   `json:"expiresAtIso8601,omitempty"`
-	Description      string   `json:"description,omitempty"`
-}
+type NewCredential = server.CredentialRequest
 
 // Environment is a tenant the caller may use.
-type Environment struct {
-	ID           string `json:"id"`
-	Organization string `json:"organization"`
-	Environment  string `json:"environment"`
-	Namespace    string `json:"namespace,omitempty"`
-}
+type Environment = server.Environment
