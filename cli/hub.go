@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -134,11 +133,10 @@ func runHub(ctx context.Context, opts hubOptions) error {
 	if err != nil {
 		return err
 	}
-	certs, err := certwatcher.New(opts.tlsCertFile, opts.tlsKeyFile)
+	tlsConfig, certs, err := servingTLS(opts.tlsCertFile, opts.tlsKeyFile)
 	if err != nil {
-		return fmt.Errorf("--tls-cert-file/--tls-key-file: %w", err)
+		return err
 	}
-	tlsConfig := &tls.Config{MinVersion: tlsutil.MinVersion, CipherSuites: tlsutil.ModernCipherSuites(), GetCertificate: certs.GetCertificate}
 	verifier, err := issuerVerifier(ctx, opts.issuer, opts.audience, opts.issuerCAFile)
 	if err != nil {
 		return err

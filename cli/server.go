@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -88,12 +87,10 @@ func runServer(ctx context.Context, opts serverOptions) error {
 	if err != nil {
 		return err
 	}
-	certs, err := certwatcher.New(opts.tlsCertFile, opts.tlsKeyFile)
+	tlsConfig, certs, err := servingTLS(opts.tlsCertFile, opts.tlsKeyFile, "h2", "http/1.1")
 	if err != nil {
-		return fmt.Errorf("--tls-cert-file/--tls-key-file: %w", err)
+		return err
 	}
-	tlsConfig := &tls.Config{MinVersion: tlsutil.MinVersion, CipherSuites: tlsutil.ModernCipherSuites(), GetCertificate: certs.GetCertificate,
-		NextProtos: []string{"h2", "http/1.1"}}
 	verifier, err := issuerVerifier(ctx, opts.issuer, opts.audience, opts.issuerCAFile)
 	if err != nil {
 		return err
