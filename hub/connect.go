@@ -73,6 +73,7 @@ func (s *Server) serveTunnel(stream tunnelv1.Tunnel_ConnectServer) error {
 		defer expire.Stop()
 	}
 	go sess.runReceiver()
+	go sess.runCloudWriter()
 	go sess.runSender(&tunnelv1.Welcome{
 		SessionId: sess.id, HubReplica: s.opts.Replica,
 		HeartbeatIntervalMs: uint32(s.opts.HeartbeatInterval.Milliseconds()),
@@ -200,7 +201,7 @@ func (s *Server) newSession(stream tunnelv1.Tunnel_ConnectServer, key agentKey, 
 		stream: stream, ctx: ctx, end: end,
 		queue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize), proxyQueue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize),
 		agentRequests: make(chan struct{}, maxAgentRequests), wake: make(chan struct{}, 1), senderDone: make(chan struct{}),
-		held: heldRollouts(hello.GetRollouts()),
+		writes: newPendingWrites(), held: heldRollouts(hello.GetRollouts()),
 	}
 	if p, ok := peer.FromContext(stream.Context()); ok && p.Addr != nil {
 		sess.remoteAddress = p.Addr.String()
@@ -262,9 +263,7 @@ func unrecordedApplies(held map[types.UID]rolloutRef, cloud []rolloutv1alpha1.Ro
 // that were not recorded as applied.
 func (s *Server) recordHeldGenerations(sess *session, applied []rolloutRef) {
 	for _, ref := range applied {
-		if err := s.rollouts.recordApplied(sess.ctx, sess.key, ref); err != nil && sess.ctx.Err() == nil && !isRefusal(err) {
-			sess.log.Error(err, "Recording a generation the agent holds failed", "rollout", ref.Name, "generation", ref.Generation)
-		}
+		sess.writes.addApplied(ref)
 	}
 }
 

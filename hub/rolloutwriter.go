@@ -20,21 +20,16 @@ type rolloutWriter struct {
 	api   client.Client
 }
 
-// writeStatus writes a reported status to the cloud Rollout when the observation is newer than the
-// cloud's. It refuses a Rollout that is not the agent's (another uid, another agent's label, gone).
-func (w *rolloutWriter) writeStatus(ctx context.Context, key agentKey, report reportedStatus) error {
-	return w.updateStatus(ctx, key, report.ref, func(status *rolloutv1alpha1.RolloutStatus) bool {
-		next, write := mergeReportedStatus(*status, report.status, report.observedAt)
-		*status = next
-		return write
-	})
-}
-
-// recordApplied raises the cloud Rollout's status.appliedGeneration to the generation the agent
-// acknowledged.
-func (w *rolloutWriter) recordApplied(ctx context.Context, key agentKey, ref rolloutRef) error {
-	return w.updateStatus(ctx, key, ref, func(status *rolloutv1alpha1.RolloutStatus) bool {
-		return raiseAppliedGeneration(status, ref.Generation)
+// writePending writes what waits for one Rollout in a single status write: the reported status
+// when newer than the cloud's, and appliedGeneration raised to the generation the agent
+// acknowledged applying.
+func (w *rolloutWriter) writePending(ctx context.Context, key agentKey, pending pendingWrite) error {
+	return w.updateStatus(ctx, key, pending.ref, func(status *rolloutv1alpha1.RolloutStatus) bool {
+		write := false
+		if pending.status != nil {
+			*status, write = mergeReportedStatus(*status, pending.status.status, pending.status.observedAt)
+		}
+		return raiseAppliedGeneration(status, pending.applied) || write
 	})
 }
 

@@ -20,9 +20,11 @@ import (
 // errSessionEnded is returned to whoever waits on a session that ended.
 var errSessionEnded = errors.New("the agent's tunnel ended")
 
-// session is one agent's live stream. Three goroutines serve it: the stream handler, which waits
+// session is one agent's live stream. Four goroutines serve it: the stream handler, which waits
 // for the session to end and returns (so that gRPC cancels the stream, unblocking everything);
-// the sender, the only one that sends; and the receiver, the only one that receives.
+// the sender, the only one that sends; the receiver, the only one that receives; and the cloud
+// writer, which writes what the agent reported to the cloud Rollouts (pendingWrites), so that a
+// slow API server never holds up the receiver.
 //
 // Backpressure: messages for the agent wait in a bounded queue (Options.SendQueueSize) that the
 // sender drains. Whoever enqueues waits at most Options.SendTimeout for room; a queue still full
@@ -67,6 +69,8 @@ type session struct {
 	proxyQueue chan *tunnelv1.Envelope
 	// agentRequests bounds the agent's Requests answered at once.
 	agentRequests chan struct{}
+	// writes holds what the agent reported and the cloud writer has yet to write.
+	writes *pendingWrites
 	// claimedVersion is the resourceVersion of the agent Lease this session claimed, 0 before.
 	claimedVersion atomic.Uint64
 }
@@ -350,8 +354,8 @@ func (s *session) handle(env *tunnelv1.Envelope) *endCause {
 	return nil
 }
 
-// handleAck records the generation an acknowledged apply carried in the cloud Rollout's
-// status.appliedGeneration. Acks of other messages need nothing.
+// handleAck hands the generation an acknowledged apply carried to the cloud writer, for the cloud
+// Rollout's status.appliedGeneration. Acks of other messages need nothing.
 func (s *session) handleAck(ack *tunnelv1.Ack) {
 	s.mu.Lock()
 	ref, ok := s.pendingApplies[ack.GetAckId()]
@@ -364,33 +368,78 @@ func (s *session) handleAck(ack *tunnelv1.Ack) {
 		s.log.Info("The agent could not apply a Rollout", "rollout", ref.Name, "generation", ref.Generation, "error", ack.GetError())
 		return
 	}
-	if err := s.hub.rollouts.recordApplied(s.ctx, s.key, ref); err != nil && s.ctx.Err() == nil {
-		if isRefusal(err) {
-			s.log.V(1).Info("Not recording an applied generation", "rollout", ref.Name, "reason", err.Error())
-			return
-		}
-		s.log.Error(err, "Recording an applied generation failed", "rollout", ref.Name, "generation", ref.Generation)
+	s.writes.addApplied(ref)
+}
+
+// handleStatus hands a reported status to the cloud writer, which acknowledges it once written. A
+// status that cannot be decoded is refused at once; one that a newer status of the same Rollout
+// replaces before it is written is acknowledged at once, since the newer one is written in its
+// stead.
+func (s *session) handleStatus(id uint64, msg *tunnelv1.RolloutStatus) {
+	report, err := decodeRolloutStatus(s.key, msg)
+	if err != nil {
+		s.acknowledgeStatus(id, msg.GetRef().GetName(), err)
+		return
+	}
+	superseded, full := s.writes.addStatus(id, report)
+	switch {
+	case full:
+		s.acknowledgeStatus(id, report.ref.Name, errWritesBacklogged)
+	case superseded != 0:
+		s.acknowledgeStatus(superseded, report.ref.Name, nil)
 	}
 }
 
-// handleStatus writes a reported status to the cloud Rollout and acknowledges it: ok when it was
-// written or was not newer than the cloud's, not ok when it names a Rollout that is not the agent's
-// or could not be written.
-func (s *session) handleStatus(id uint64, msg *tunnelv1.RolloutStatus) {
-	report, err := decodeRolloutStatus(s.key, msg)
-	if err == nil {
-		err = s.hub.rollouts.writeStatus(s.ctx, s.key, report)
+// errWritesBacklogged refuses a status while too many Rollouts of the session wait to be written.
+var errWritesBacklogged = errors.New("too many Rollout statuses wait to be written")
+
+// runCloudWriter writes what the agent reported to the cloud Rollouts until the session ends, one
+// Rollout at a time and always the latest of each, and acknowledges each status once written.
+// What waits when the session ends is dropped: the agent sends every status again on its next
+// stream and the Hello of that stream names the generations it holds.
+func (s *session) runCloudWriter() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.writes.signal():
+		}
+		for s.ctx.Err() == nil {
+			pending, ok := s.writes.take()
+			if !ok {
+				break
+			}
+			err := s.hub.rollouts.writePending(s.ctx, s.key, pending)
+			if pending.status != nil {
+				s.acknowledgeStatus(pending.statusID, pending.ref.Name, err)
+				continue
+			}
+			if err != nil && s.ctx.Err() == nil {
+				if isRefusal(err) {
+					s.log.V(1).Info("Not recording an applied generation", "rollout", pending.ref.Name, "reason", err.Error())
+					continue
+				}
+				s.log.Error(err, "Recording an applied generation failed", "rollout", pending.ref.Name, "generation", pending.applied)
+			}
+		}
 	}
+}
+
+// acknowledgeStatus acknowledges the status message id about Rollout name: ok when err is nil (it
+// was written or was not newer than the cloud's), not ok with the reason otherwise.
+func (s *session) acknowledgeStatus(id uint64, name string, err error) {
 	ack := &tunnelv1.Ack{AckId: id, Ok: err == nil}
 	switch {
 	case err == nil:
 	case isRefusal(err):
 		ack.Error = err.Error()
-		s.log.V(1).Info("Refusing a Rollout status", "rollout", msg.GetRef().GetName(), "reason", ack.Error)
+		s.log.V(1).Info("Refusing a Rollout status", "rollout", name, "reason", ack.Error)
+	case errors.Is(err, errWritesBacklogged):
+		ack.Error = "the hub has too many statuses to write; send it again later"
 	default:
 		ack.Error = "the hub could not write the status; send it again later"
 		if s.ctx.Err() == nil {
-			s.log.Error(err, "Writing a Rollout status failed", "rollout", msg.GetRef().GetName())
+			s.log.Error(err, "Writing a Rollout status failed", "rollout", name)
 		}
 	}
 	_ = s.enqueue(s.ctx, &tunnelv1.Envelope{Payload: &tunnelv1.Envelope_Ack{Ack: ack}})

@@ -25,6 +25,7 @@
 package deployment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -76,7 +78,14 @@ type Reconciler struct {
 	APIReader client.Reader
 	// HTTPClient calls constraint webhooks; default: TLS 1.2 or newer, 30s timeout.
 	HTTPClient *http.Client
+	// Workers is how many Deployments are reconciled at once; DefaultWorkers when 0. The queue's
+	// admission holds however stale the view of the other Deployments is, so Deployments of one
+	// application may be reconciled side by side.
+	Workers int
 }
+
+// DefaultWorkers is how many Deployments the controller reconciles at once by default.
+const DefaultWorkers = 4
 
 // SetupWithManager registers the reconciler and its field indexes. It watches Deployments (and,
 // for the queue, the other Deployments of the same application), the Rollouts they own, the
@@ -101,6 +110,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&deployv1alpha1.Agent{}, handler.EnqueueRequestsFromMapFunc(r.unfinishedInNamespace),
 			builder.WithPredicates(connectivityChanged)).
 		Named("deployment").
+		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.Workers, DefaultWorkers)}).
 		Complete(r)
 }
 

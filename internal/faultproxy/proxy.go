@@ -1,5 +1,6 @@
-// Package faultproxy is a TCP proxy for fault-injection tests: it forwards connections to a backend
-// and can blackhole them (stop forwarding without closing, as a dead network path does), heal them,
+// Package faultproxy is a TCP proxy for fault-injection tests: it forwards connections to the first
+// of its backends that accepts them (as a Service does once a dead endpoint is taken out) and can
+// blackhole them (stop forwarding without closing, as a dead network path does), heal them,
 // or cut them (close every connection at once).
 package faultproxy
 
@@ -7,14 +8,18 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 )
 
-// Proxy forwards TCP connections from its listener to a backend address.
+// dialTimeout bounds the dial of one backend.
+const dialTimeout = 2 * time.Second
+
+// Proxy forwards TCP connections from its listener to the first backend address that accepts them.
 type Proxy struct {
 	listener net.Listener
 
 	mu        sync.Mutex
-	backend   string
+	backends  []string
 	blackhole bool
 	conns     map[net.Conn]struct{}
 	accepted  int
@@ -22,13 +27,13 @@ type Proxy struct {
 	wg        sync.WaitGroup
 }
 
-// New listens on 127.0.0.1 at a free port and forwards to backend.
-func New(backend string) (*Proxy, error) {
+// New listens on 127.0.0.1 at a free port and forwards to the first of backends that accepts.
+func New(backends ...string) (*Proxy, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listening: %w", err)
 	}
-	p := &Proxy{listener: l, backend: backend, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{listener: l, backends: backends, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -37,11 +42,11 @@ func New(backend string) (*Proxy, error) {
 // Addr is the address clients dial.
 func (p *Proxy) Addr() string { return p.listener.Addr().String() }
 
-// SetBackend points new connections at another backend address.
-func (p *Proxy) SetBackend(addr string) {
+// SetBackends points new connections at other backend addresses, tried in order.
+func (p *Proxy) SetBackends(addrs ...string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.backend = addr
+	p.backends = addrs
 }
 
 // Blackhole stops forwarding bytes in both directions on every connection, old and new, without
@@ -103,17 +108,25 @@ func (p *Proxy) accept() {
 		}
 		p.mu.Lock()
 		p.accepted++
-		backend := p.backend
+		backends := p.backends
 		p.mu.Unlock()
 		p.wg.Add(1)
-		go p.serve(client, backend)
+		go p.serve(client, backends)
 	}
 }
 
-func (p *Proxy) serve(client net.Conn, backend string) {
+// serve forwards client to the first of backends that accepts a connection; with none, it closes
+// client.
+func (p *Proxy) serve(client net.Conn, backends []string) {
 	defer p.wg.Done()
-	server, err := net.Dial("tcp", backend)
-	if err != nil {
+	var server net.Conn
+	for _, backend := range backends {
+		var err error
+		if server, err = net.DialTimeout("tcp", backend, dialTimeout); err == nil {
+			break
+		}
+	}
+	if server == nil {
 		_ = client.Close()
 		return
 	}

@@ -89,3 +89,62 @@ func TestProxyForwardsBlackholesHealsAndCuts(t *testing.T) {
 		t.Errorf("Accepted() = %d, want 2", n)
 	}
 }
+
+// taggedServer answers every connection with its tag and a newline, then closes it.
+func taggedServer(t *testing.T, tag string) (addr string, stop func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte(tag + "\n"))
+			_ = c.Close()
+		}
+	}()
+	return l.Addr().String(), func() { _ = l.Close() }
+}
+
+// answeredBy dials the proxy and returns the tag of the backend that answered ("" for none).
+func answeredBy(t *testing.T, p *Proxy) string {
+	t.Helper()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return line
+}
+
+func TestProxyFailsOverToTheNextBackend(t *testing.T) {
+	first, stopFirst := taggedServer(t, "first")
+	second, stopSecond := taggedServer(t, "second")
+	defer stopSecond()
+	p, err := New(first, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if got := answeredBy(t, p); got != "first\n" {
+		t.Fatalf("with both backends up: answered by %q, want the first", got)
+	}
+	stopFirst()
+	if got := answeredBy(t, p); got != "second\n" {
+		t.Fatalf("with the first backend down: answered by %q, want the second", got)
+	}
+	p.SetBackends(second, first)
+	if got := answeredBy(t, p); got != "second\n" {
+		t.Fatalf("after SetBackends: answered by %q, want the second", got)
+	}
+	stopSecond()
+	if got := answeredBy(t, p); got != "" {
+		t.Fatalf("with no backend up: answered by %q, want a closed connection", got)
+	}
+}

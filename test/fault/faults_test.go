@@ -159,9 +159,26 @@ func finishes(ctx context.Context, d *deployv1alpha1.Deployment, state deployv1a
 	audit.expectExactlyOnce(ro)
 }
 
+// otherReplica is the Hub replica that is not r.
+func otherReplica(r *component) *component {
+	if r == hubProc {
+		return hub1Proc
+	}
+	return hubProc
+}
+
 var _ = Describe("Faults during a canary", Ordered, func() {
-	var hubBaseline, rnaBaseline footprint
+	// hubBaselines is what each Hub replica process holds at rest.
+	hubBaselines := map[*component]footprint{}
+	var rnaBaseline footprint
 	var goroutineBaseline int
+	// expectNoHubLeak checks both Hub replicas against their baselines.
+	expectNoHubLeak := func() {
+		GinkgoHelper()
+		for _, r := range []*component{hubProc, hub1Proc} {
+			expectNoLeak(r, hubBaselines[r])
+		}
+	}
 
 	BeforeAll(func(ctx SpecContext) {
 		By("warming up: one deployment, then measuring what each process holds at rest")
@@ -169,13 +186,15 @@ var _ = Describe("Faults during a canary", Ordered, func() {
 		Expect(cloudClient.Create(ctx, d)).To(Succeed())
 		waitState(ctx, d, deployv1alpha1.StateSucceeded, 2*time.Minute)
 		time.Sleep(3 * heartbeat)
-		hubBaseline, rnaBaseline, goroutineBaseline = footprintOf(hubProc), footprintOf(rnaProc), inProcessGoroutines()
-		AddReportEntry("baselines", fmt.Sprintf("hub %+v, rna %+v, test process %d goroutines", hubBaseline, rnaBaseline, goroutineBaseline))
+		hubBaselines[hubProc], hubBaselines[hub1Proc] = footprintOf(hubProc), footprintOf(hub1Proc)
+		rnaBaseline, goroutineBaseline = footprintOf(rnaProc), inProcessGoroutines()
+		AddReportEntry("baselines", fmt.Sprintf("hub-0 %+v, hub-1 %+v, rna %+v, test process %d goroutines",
+			hubBaselines[hubProc], hubBaselines[hub1Proc], rnaBaseline, goroutineBaseline))
 	})
 
 	AfterEach(func() {
 		if CurrentSpecReport().Failed() {
-			for _, c := range []*component{hubProc, rnaProc} {
+			for _, c := range []*component{hubProc, hub1Proc, rnaProc} {
 				if raw, err := os.ReadFile(c.logPath); err == nil {
 					GinkgoWriter.Printf("=== log of %s (last 24 KiB)\n%s\n", c.name, tail(raw, 24<<10))
 				}
@@ -186,15 +205,18 @@ var _ = Describe("Faults during a canary", Ordered, func() {
 			"goroutines of the test process (controllers, auth service, proxy, watches)")
 	})
 
-	It("finishes a canary when the Hub is killed in the middle and restarted", func(ctx SpecContext) {
+	It("finishes a canary when the Hub replica holding the agent is killed in the middle and restarted", func(ctx SpecContext) {
 		d := startCanary(ctx, "hub-killed", 25, "wait:3s", 50, "wait:3s", 100)
-		hubProc.kill()
-		expectPods(ctx, d.Spec.Application, map[string]int{"v1": 2, "v2": 2}) // the executor goes on without the tunnel
-		hubProc.start()
-		expectAgentConnected(ctx)
+		killed := expectAgentConnected(ctx)
+		killed.kill()
+		By("the agent re-homes to the other replica while the killed one is down")
+		expectAgentConnectedTo(ctx, otherReplica(killed))
+		expectPods(ctx, d.Spec.Application, map[string]int{"v1": 2, "v2": 2})
+		killed.start()
 		finishes(ctx, d, deployv1alpha1.StateSucceeded, map[string]int{"v2": replicas})
 		expectNoLeak(rnaProc, rnaBaseline)
-		hubBaseline = footprintOf(hubProc) // a new process: its own baseline from now on
+		expectNoLeak(otherReplica(killed), hubBaselines[otherReplica(killed)])
+		hubBaselines[killed] = footprintOf(killed) // a new process: its own baseline from now on
 	})
 
 	It("finishes a canary when the agent is killed in the middle and restarted", func(ctx SpecContext) {
@@ -203,7 +225,7 @@ var _ = Describe("Faults during a canary", Ordered, func() {
 		rnaProc.start()
 		expectAgentConnected(ctx)
 		finishes(ctx, d, deployv1alpha1.StateSucceeded, map[string]int{"v2": replicas})
-		expectNoLeak(hubProc, hubBaseline)
+		expectNoHubLeak()
 		rnaBaseline = footprintOf(rnaProc)
 	})
 
@@ -224,7 +246,7 @@ var _ = Describe("Faults during a canary", Ordered, func() {
 		rnaProc.start()
 		expectAgentConnected(ctx)
 		finishes(ctx, d, deployv1alpha1.StateRolledBack, map[string]int{"v1": replicas})
-		expectNoLeak(hubProc, hubBaseline)
+		expectNoHubLeak()
 		rnaBaseline = footprintOf(rnaProc)
 	})
 
@@ -242,7 +264,7 @@ var _ = Describe("Faults during a canary", Ordered, func() {
 		expectAgentConnected(ctx)
 		Expect(proxy.Accepted()).To(BeNumerically(">", accepted), "the agent opened a new connection")
 		finishes(ctx, d, deployv1alpha1.StateSucceeded, map[string]int{"v2": replicas})
-		expectNoLeak(hubProc, hubBaseline)
+		expectNoHubLeak()
 		expectNoLeak(rnaProc, rnaBaseline)
 	})
 
@@ -250,7 +272,7 @@ var _ = Describe("Faults during a canary", Ordered, func() {
 		d := startCanary(ctx, "api-restarted", 25, "wait:3s", 50, "wait:3s", 100)
 		Expect(cloud.RestartAPIServer(ctx)).To(Succeed())
 		finishes(ctx, d, deployv1alpha1.StateSucceeded, map[string]int{"v2": replicas})
-		expectNoLeak(hubProc, hubBaseline)
+		expectNoHubLeak()
 		expectNoLeak(rnaProc, rnaBaseline)
 	})
 
@@ -259,8 +281,24 @@ var _ = Describe("Faults during a canary", Ordered, func() {
 		By("a canary still finishes")
 		d := startCanary(ctx, "after-flood", 25, "wait:1s", 100)
 		finishes(ctx, d, deployv1alpha1.StateSucceeded, map[string]int{"v2": replicas})
-		expectNoLeak(hubProc, hubBaseline)
+		expectNoHubLeak()
 	})
 
-	PIt("finishes a canary while its agent moves between two Hub replicas (pending: needs the Hub's replica support)")
+	It("finishes a canary while its agent moves between two live Hub replicas", func(ctx SpecContext) {
+		DeferCleanup(func() { proxy.SetBackends(hubProc.tunnelAddr, hub1Proc.tunnelAddr) })
+		d := startCanary(ctx, "moving", 25, "wait:2s", 50, "wait:2s", 75, "wait:2s", 100)
+		from := expectAgentConnected(ctx)
+		to := otherReplica(from)
+		By("the Service sends the agent's next connection to the other replica")
+		proxy.SetBackends(to.tunnelAddr, from.tunnelAddr)
+		proxy.CutAll()
+		expectAgentConnectedTo(ctx, to)
+		By("and back again while both replicas run")
+		proxy.SetBackends(from.tunnelAddr, to.tunnelAddr)
+		proxy.CutAll()
+		expectAgentConnectedTo(ctx, from)
+		finishes(ctx, d, deployv1alpha1.StateSucceeded, map[string]int{"v2": replicas})
+		expectNoHubLeak()
+		expectNoLeak(rnaProc, rnaBaseline)
+	})
 })

@@ -22,7 +22,7 @@ import (
 )
 
 // floodMessages is how many status updates the flooding agent sends as fast as it can.
-const floodMessages = 2000
+const floodMessages = 10000
 
 // floodStatuses connects a second agent ("flood") straight to the Hub, gives it a Rollout, and
 // sends floodMessages status updates of that Rollout as fast as the stream takes them. The Hub must

@@ -22,10 +22,12 @@ type component struct {
 	name        string
 	args        []string
 	metricsAddr string
-	logPath     string
-	cmd         *exec.Cmd
-	exited      chan struct{}
-	starts      int
+	// tunnelAddr is where a Hub replica serves the agents' tunnels.
+	tunnelAddr string
+	logPath    string
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	starts     int
 }
 
 // newComponent describes `aurora <args>`; metricsAddr serves its plain-HTTP /metrics.

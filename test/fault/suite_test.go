@@ -1,10 +1,11 @@
-// Package fault_test injects faults into a running Aurora while canaries run: the Hub and the
-// Remote Network Agent are child processes of the built aurora binary and are killed with SIGKILL,
-// the tunnel is blackholed (internal/faultproxy) for longer than the heartbeat budget, the cloud
-// API server is restarted, and an agent floods the Hub with status updates. For each fault the
-// deployment finishes or rolls back as its spec says, the cloud status converges, every Rollout
-// change is applied in the target exactly once, and no process leaks file descriptors or
-// goroutines after recovery.
+// Package fault_test injects faults into a running Aurora while canaries run: two Hub replicas
+// and the Remote Network Agent are child processes of the built aurora binary and are killed with
+// SIGKILL, the agent dials through a proxy (internal/faultproxy) that plays the Hub's Service, so
+// the tunnel can be blackholed for longer than the heartbeat budget and the agent moved between
+// replicas, the cloud API server is restarted, and an agent floods a replica with status updates.
+// For each fault the deployment finishes or rolls back as its spec says, the cloud status
+// converges, every Rollout change is applied in the target exactly once, and no process leaks file
+// descriptors or goroutines after recovery.
 package fault_test
 
 import (
@@ -63,10 +64,12 @@ var (
 	issuer, caFile string
 	clientTLS      *http.Client
 
+	// hubAddr is the tunnel address of the Hub replica hub-0.
 	hubAddr string
 	proxy   *faultproxy.Proxy
-	hubProc *component
-	rnaProc *component
+	// hubProc and hub1Proc are the Hub replicas hub-0 and hub-1, coordinating through Leases.
+	hubProc, hub1Proc *component
+	rnaProc           *component
 	audit   *applyAudit
 	agent   agentCredential
 )
@@ -147,29 +150,45 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	}).WithContext(ctx).Should(Succeed())
 	agent = newAgentCredential(ctx, agentID+"-agent", agentID)
 
-	By("running the Hub and the agent as processes, the agent dialling through a fault proxy")
+	By("running two Hub replicas and the agent as processes, the agent dialling through a fault proxy")
 	hubAddr = freeAddress()
-	proxy, err = faultproxy.New(hubAddr)
+	hub1Addr := freeAddress()
+	// The proxy plays the Hub's Service: new connections go to the first replica that accepts.
+	proxy, err = faultproxy.New(hubAddr, hub1Addr)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(proxy.Close)
-	hubProc = newComponent("hub", freeAddress(), "hub", "--kubeconfig", cloud.KubeconfigPath, "--listen-address", hubAddr,
-		"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--issuer", issuer, "--issuer-ca-file", caFile, "--replica", "hub-0",
-		"--heartbeat-interval", heartbeat.String(), "--status-write-interval", "1s", "--health-probe-bind-address", "0",
-		"--zap-log-level", "info")
-	hubProc.args = append(hubProc.args, "--metrics-bind-address", hubProc.metricsAddr, "--metrics-secure=false")
+	hubProc = newHubReplica("hub-0", hubAddr, certFile, keyFile)
+	hub1Proc = newHubReplica("hub-1", hub1Addr, certFile, keyFile)
 	secretFile := writeFile("client-secret", []byte(agent.secret))
 	rnaProc = newComponent("rna", freeAddress(), "rna", "--kubeconfig", target.KubeconfigPath, "--hub-address", proxy.Addr(),
 		"--hub-ca-file", caFile, "--agent-identifier", agentID, "--client-id", agent.id, "--client-secret-file", secretFile,
 		"--token-url", issuer+"/oauth/token", "--initial-backoff", "200ms", "--max-backoff", "2s", "--dial-timeout", "5s",
 		"--health-probe-bind-address", "0", "--zap-log-level", "info")
 	rnaProc.args = append(rnaProc.args, "--metrics-bind-address", rnaProc.metricsAddr)
-	hubProc.start()
-	DeferCleanup(hubProc.stop)
-	rnaProc.start()
-	DeferCleanup(rnaProc.stop)
+	for _, c := range []*component{hubProc, hub1Proc, rnaProc} {
+		c.start()
+		DeferCleanup(c.stop)
+	}
 	expectAgentConnected(ctx)
 	audit = startApplyAudit(ctx)
 }, NodeTimeout(15*time.Minute))
+
+// replicaLeaseDuration is how long a replica's Lease stays valid unrenewed: long enough to ride out
+// the restart of the cloud API server without the replicas giving up their agents.
+const replicaLeaseDuration = 10 * time.Second
+
+// newHubReplica describes the Hub replica name serving agents' tunnels at addr and coordinating with
+// the other replicas through Leases in aurora-system.
+func newHubReplica(name, addr, certFile, keyFile string) *component {
+	c := newComponent(name, freeAddress(), "hub", "--kubeconfig", cloud.KubeconfigPath, "--listen-address", addr,
+		"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--issuer", issuer, "--issuer-ca-file", caFile, "--replica", name,
+		"--lease-namespace", "aurora-system", "--lease-duration", replicaLeaseDuration.String(),
+		"--heartbeat-interval", heartbeat.String(), "--status-write-interval", "1s", "--health-probe-bind-address", "0",
+		"--zap-log-level", "info")
+	c.args = append(c.args, "--metrics-bind-address", c.metricsAddr, "--metrics-secure=false")
+	c.tunnelAddr = addr
+	return c
+}
 
 // runInBackground runs f until the suite ends.
 func runInBackground(f func(ctx context.Context) error) {
@@ -216,14 +235,31 @@ func newAgentCredential(ctx context.Context, name string, agents ...string) agen
 	return agentCredential{id: string(s.Data[machinecredential.ClientIDKey]), secret: string(s.Data[machinecredential.ClientSecretKey])}
 }
 
-// expectAgentConnected waits until the cloud shows the agent connected.
-func expectAgentConnected(ctx context.Context) {
+// expectAgentConnected waits until the cloud shows the agent connected, and returns the Hub
+// replica holding its tunnel.
+func expectAgentConnected(ctx context.Context) *component {
 	GinkgoHelper()
+	return expectAgentConnectedTo(ctx, hubProc, hub1Proc)
+}
+
+// expectAgentConnectedTo waits until the cloud shows the agent connected to one of the replicas,
+// and returns that replica.
+func expectAgentConnectedTo(ctx context.Context, replicas ...*component) *component {
+	GinkgoHelper()
+	var holder *component
 	Eventually(func(g Gomega) {
 		a := &deployv1alpha1.Agent{}
 		g.Expect(cloudClient.Get(ctx, types.NamespacedName{Namespace: tenantNS, Name: agentID}, a)).To(Succeed())
 		g.Expect(a.Status.Connected).To(BeTrue())
+		holder = nil
+		for _, r := range replicas {
+			if r.name == a.Status.HubReplica {
+				holder = r
+			}
+		}
+		g.Expect(holder).NotTo(BeNil(), "the agent is connected to %q", a.Status.HubReplica)
 	}).WithContext(ctx).WithTimeout(60*time.Second).WithPolling(200*time.Millisecond).Should(Succeed(), "the agent connects")
+	return holder
 }
 
 // tail returns the last n bytes of data.
