@@ -70,8 +70,8 @@ var (
 	// hubProc and hub1Proc are the Hub replicas hub-0 and hub-1, coordinating through Leases.
 	hubProc, hub1Proc *component
 	rnaProc           *component
-	audit   *applyAudit
-	agent   agentCredential
+	audit             *applyAudit
+	agent             agentCredential
 )
 
 // agentCredential is the agent's machine credential.
