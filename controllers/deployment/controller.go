@@ -50,6 +50,7 @@ import (
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	"github.com/aurora-cd/aurora/api/meta"
 	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
+	"github.com/aurora-cd/aurora/internal/envelope"
 )
 
 // Field indexes this controller registers with the manager's cache.
@@ -76,6 +77,9 @@ type Reconciler struct {
 	APIReader client.Reader
 	// HTTPClient calls constraint webhooks; default: TLS 1.2 or newer, 30s timeout.
 	HTTPClient *http.Client
+	// Sealer opens the tenant's sealed {{secrets.<key>}} (the master key); nil fails every webhook
+	// call that uses a secret, saying no master key is configured.
+	Sealer *envelope.Sealer
 }
 
 // SetupWithManager registers the reconciler and its field indexes. It watches Deployments (and,
