@@ -43,8 +43,13 @@ func secretName(r *http.Request) (string, error) {
 	return name, nil
 }
 
-// listSecrets is GET /secrets: the names and update times of the tenant's secrets, by name.
+// listSecrets is GET /secrets: the names and update times of the tenant's secrets, by name,
+// paginated.
 func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request, c *caller) error {
+	pr, err := parsePage(r)
+	if err != nil {
+		return err
+	}
 	store, err := s.secretStore()
 	if err != nil {
 		return err
@@ -53,8 +58,9 @@ func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return fmt.Errorf("listing the secrets of %s: %w", c.namespace, err)
 	}
-	out := listPage[Secret]{Items: make([]Secret, 0, len(entries))}
-	for _, e := range entries {
+	page, next := paginate(entries, func(e tenantsecrets.Entry) pageKey { return pageKey{Name: e.Name} }, pr)
+	out := listPage[Secret]{Items: make([]Secret, 0, len(page)), Continue: next}
+	for _, e := range page {
 		sec := Secret{Name: e.Name}
 		if !e.UpdatedAt.IsZero() {
 			sec.UpdatedIso8601 = e.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z07:00")

@@ -17,8 +17,8 @@ import (
 
 	"github.com/aurora-cd/aurora/controllers/deployment"
 	"github.com/aurora-cd/aurora/controllers/judgment"
-	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/envelope"
+	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/tenantsecrets"
 	"github.com/aurora-cd/aurora/internal/testcluster"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
