@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +20,7 @@ import (
 )
 
 var _ = Describe("Tenant secrets", func() {
+	badInputs := 0
 	putSecret := func(tok, name, body string) response {
 		return call(http.MethodPut, "/secrets/"+name, tok, []byte(body), "application/json")
 	}
@@ -81,7 +83,8 @@ var _ = Describe("Tenant secrets", func() {
 
 	DescribeTable("refuses bad input with the field and what was expected",
 		func(ctx context.Context, name, body string, status int, code, field, message string) {
-			tok := token(newCredential(ctx, ours, "secrets-bad-"+strings.ToLower(code)+"-"+strings.ToLower(field)+"-"+time.Now().Format("150405.000000000")[7:], []iamv1alpha1.Scope{iamv1alpha1.ScopeDeploymentFull}))
+			badInputs++
+			tok := token(newCredential(ctx, ours, fmt.Sprintf("secrets-bad-%d", badInputs), []iamv1alpha1.Scope{iamv1alpha1.ScopeDeploymentFull}))
 			resp := putSecret(tok, name, body)
 			Expect(resp.status).To(Equal(status), string(resp.body))
 			e := resp.errorBody()
