@@ -67,7 +67,7 @@ var (
 
 	// issuer is the auth service's URL; authAddr, hubAddr and apiAddr the listeners' host:port.
 	issuer, authAddr, hubAddr, apiAddr string
-	verifier                  *verify.Verifier
+	verifier                           *verify.Verifier
 )
 
 // The tenants of the suite.
