@@ -182,3 +182,11 @@ func TestUpdateTimes(t *testing.T) {
 		})
 	}
 }
+
+func TestResolverWithoutMasterKey(t *testing.T) {
+	resolve := (&Store{}).Resolver(t.Context(), "aurora-acme-prod")
+	_, err := resolve("ciToken")
+	if err == nil || !strings.Contains(err.Error(), `secret "ciToken"`) || !strings.Contains(err.Error(), "--master-key-file") {
+		t.Fatalf("error = %v, want one naming the secret and the missing --master-key-file", err)
+	}
+}
