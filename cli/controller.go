@@ -24,6 +24,7 @@ type controllerOptions struct {
 	components   []string
 	apiURL       string
 	workers      int
+	masterKey    string
 	zap          zap.Options
 }
 
@@ -47,6 +48,7 @@ func newControllerCommand() *cobra.Command {
 		"ServiceAccounts (namespace/name) of the Hub and the REST API, bound to the components Role in every tenant namespace.")
 	f.StringVar(&opts.apiURL, "api-url", "", "Public URL of the REST API (aurora server): webhook steps get their callback URI under it, <api-url>/webhooks/<deployment>/<target>/<gate>.")
 	f.IntVar(&opts.workers, "deployment-workers", deployment.DefaultWorkers, "How many Deployments are reconciled at once.")
+	f.StringVar(&opts.masterKey, "master-key-file", "", masterKeyFileUsage)
 	bindLogFlags(f, &opts.zap)
 	return cmd
 }
@@ -96,13 +98,20 @@ func setupReconcilers(mgr ctrl.Manager, opts controllerOptions) error {
 		}
 		components = append(components, ref)
 	}
+	sealer, err := sealerFromFile("master-key-file", opts.masterKey)
+	if err != nil {
+		return err
+	}
+	if sealer == nil {
+		ctrl.Log.WithName("setup").Info("No --master-key-file: constraint webhooks that use {{secrets.<key>}} will fail")
+	}
 	if err := (&tenant.Reconciler{Client: mgr.GetClient(), Components: components}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Tenant controller: %w", err)
 	}
 	if err := (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the MachineCredential controller: %w", err)
 	}
-	if err := (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: opts.apiURL, APIReader: mgr.GetAPIReader(), Workers: opts.workers}).SetupWithManager(mgr); err != nil {
+	if err := (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: opts.apiURL, APIReader: mgr.GetAPIReader(), Workers: opts.workers, Sealer: sealer}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Deployment controller: %w", err)
 	}
 	if err := (&judgment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("aurora-judgment-controller")}).SetupWithManager(mgr); err != nil {

@@ -60,6 +60,8 @@ var (
 	// admin is a machine credential of tenant acme/prod with api:tenant:full; deployer one with
 	// api:deployment:full.
 	admin, deployer machineCredential
+	// secretSealer is the master key the API seals tenant secrets under.
+	secretSealer *envelope.Sealer
 	// tenantNamespace is acme/prod's namespace.
 	tenantNamespace string
 )
@@ -144,7 +146,11 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 	apiClient, err := client.New(cluster.Config, client.Options{Scheme: scheme.New()})
 	Expect(err).NotTo(HaveOccurred())
-	api, err := server.New(server.Options{Client: apiClient, Verifier: verifier, TLS: serverTLS, Log: ctrl.Log.WithName("server")})
+	secretKey, err := envelope.NewMasterKey()
+	Expect(err).NotTo(HaveOccurred())
+	secretSealer, err = envelope.NewSealer(secretKey)
+	Expect(err).NotTo(HaveOccurred())
+	api, err := server.New(server.Options{Client: apiClient, Verifier: verifier, TLS: serverTLS, Sealer: secretSealer, Log: ctrl.Log.WithName("server")})
 	Expect(err).NotTo(HaveOccurred())
 	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())

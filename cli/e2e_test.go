@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/aurora-cd/aurora/cli/deployfile"
+	"github.com/aurora-cd/aurora/internal/tenantsecrets"
 )
 
 const deploymentManifest = `apiVersion: apps/v1
@@ -380,6 +381,57 @@ var _ = Describe("aurora credentials", func() {
 		r := as(deployer).run(ctx, "credentials", "create", "x", "--scope", "api:deployment:full")
 		Expect(r.code).To(Equal(1))
 		Expect(r.stderr).To(ContainSubstring("403 forbidden"))
+	})
+})
+
+var _ = Describe("aurora secrets", func() {
+	It("sets a secret from stdin and from a file, lists names only, and deletes it", func(ctx context.Context) {
+		e := as(deployer)
+		r := e.runWithInput(ctx, strings.NewReader("cli-s3cr3t-from-stdin\n"), "secrets", "set", "ciToken")
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.stdout).To(Equal("Set secret ciToken; webhooks use it as {{secrets.ciToken}}.\n"))
+		file := e.writeFile("hook-url", "https://hooks.example/s3cr3t\n")
+		r = e.run(ctx, "secrets", "set", "slackHook", "--from-file", file, "-o", "json")
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.stdout).To(ContainSubstring(`"name": "slackHook"`))
+
+		store := &tenantsecrets.Store{Client: k8sClient, Sealer: secretSealer}
+		opened, err := store.Resolver(ctx, tenantNamespace)("ciToken")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(opened).To(Equal("cli-s3cr3t-from-stdin"), "stdin's trailing newline is dropped")
+		opened, err = store.Resolver(ctx, tenantNamespace)("slackHook")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(opened).To(Equal("https://hooks.example/s3cr3t\n"), "a file is taken byte for byte")
+
+		text := e.run(ctx, "secrets", "list")
+		Expect(text.code).To(Equal(0), text.stderr)
+		Expect(text.stdout).To(MatchRegexp(`(?m)^NAME\s+UPDATED\n`))
+		Expect(text.stdout).To(MatchRegexp(`(?m)^ciToken\s+\d{4}-\d\d-\d\dT`))
+		Expect(text.stdout).To(MatchRegexp(`(?m)^slackHook\s+`))
+		Expect(text.stdout).NotTo(ContainSubstring("s3cr3t"))
+		r = e.run(ctx, "secrets", "list", "-o", "json")
+		Expect(r.stdout).NotTo(ContainSubstring("s3cr3t"))
+
+		r = e.run(ctx, "secrets", "delete", "slackHook")
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.stdout).To(Equal("Deleted secret slackHook.\n"))
+		Expect(e.run(ctx, "secrets", "list").stdout).NotTo(ContainSubstring("slackHook"))
+		r = e.run(ctx, "secrets", "delete", "slackHook")
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("404 not_found"))
+	})
+
+	It("refuses a value as an argument, an empty value and a bad name, before calling the API", func(ctx context.Context) {
+		e := as(deployer)
+		r := e.run(ctx, "secrets", "set", "ciToken", "s3cr3t-in-history")
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("accepts 1 arg(s), received 2"))
+		r = e.runWithInput(ctx, strings.NewReader(""), "secrets", "set", "ciToken")
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring("the secret's value is empty"))
+		r = e.runWithInput(ctx, strings.NewReader("x"), "secrets", "set", "ci/token")
+		Expect(r.code).To(Equal(1))
+		Expect(r.stderr).To(ContainSubstring(`secret name "ci/token" is not valid`))
 	})
 })
 

@@ -22,7 +22,7 @@ func NewRootCommand() *cobra.Command {
 	}
 	root.AddGroup(&cobra.Group{ID: groupUser, Title: "Commands:"}, &cobra.Group{ID: groupComponents, Title: "Control plane components:"})
 	root.AddCommand(newLoginCommand(), newLogoutCommand(), newDeployCommand(), newValidateCommand(), newTemplateCommand(),
-		newAgentCommand(), newCredentialsCommand())
+		newAgentCommand(), newCredentialsCommand(), newSecretsCommand())
 	root.AddCommand(newVersionCommand(), newControllerCommand(), newAuthCommand(), newRNACommand(), newHubCommand(), newServerCommand(), newDevCommand())
 	return root
 }

@@ -39,6 +39,7 @@ type serverOptions struct {
 	metricsAddr   string
 	secureMetrics bool
 	probeAddr     string
+	masterKeyFile string
 	console       consoleOptions
 	zap           zap.Options
 }
@@ -51,7 +52,7 @@ func newServerCommand() *cobra.Command {
 		Short:   "Run the REST API that the CLI and the Console use",
 		Long: "Runs Aurora's REST API over HTTPS (TLS 1.2 or newer): pipelines (start, validate, status,\n" +
 			"approve/reject/skip/rollback/cancel), webhook callbacks, agents and their inventory, machine\n" +
-			"credentials, roles, environments and whoami. Every route but /healthz, /readyz and /openapi.json\n" +
+			"credentials, tenant secrets, roles, environments and whoami. Every route but /healthz, /readyz and /openapi.json\n" +
 			"needs a bearer token of the auth service with the API audience; the caller's tenant is the token's.\n" +
 			"The inventory routes ask the Agent Hub (--hub-address), forwarding the caller's token.",
 		Example: "  aurora server --issuer https://auth.aurora.example --tls-cert-file tls.crt --tls-key-file tls.key \\\n" +
@@ -72,6 +73,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&opts.metricsAddr, "metrics-bind-address", "0", "Address of the Prometheus metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 for none).")
 	f.BoolVar(&opts.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	f.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address of the HTTP /healthz and /readyz probes (0 for none).")
+	f.StringVar(&opts.masterKeyFile, "master-key-file", "", masterKeyFileUsage+" Without it the /secrets routes answer 503.")
 	bindConsoleFlags(f, &opts.console)
 	bindLogFlags(f, &opts.zap)
 	for _, required := range []string{"issuer", "tls-cert-file", "tls-key-file"} {
@@ -95,6 +97,10 @@ func runServer(ctx context.Context, opts serverOptions) error {
 	if err != nil {
 		return err
 	}
+	sealer, err := sealerFromFile("master-key-file", opts.masterKeyFile)
+	if err != nil {
+		return err
+	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return fmt.Errorf("creating the Kubernetes client: %w", err)
@@ -107,7 +113,7 @@ func runServer(ctx context.Context, opts serverOptions) error {
 	if err != nil {
 		return err
 	}
-	api, err := server.New(server.Options{Client: c, Verifier: verifier, TLS: tlsConfig, Inventory: inventory, Console: ui, Log: ctrl.Log.WithName("server")})
+	api, err := server.New(server.Options{Client: c, Verifier: verifier, TLS: tlsConfig, Inventory: inventory, Console: ui, Sealer: sealer, Log: ctrl.Log.WithName("server")})
 	if err != nil {
 		return err
 	}

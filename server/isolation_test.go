@@ -18,6 +18,7 @@ import (
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
 	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
+	"github.com/aurora-cd/aurora/internal/tenantsecrets"
 	"github.com/aurora-cd/aurora/server"
 )
 
@@ -60,6 +61,8 @@ func fill(path string, params map[string]string) string {
 // bodyFor is a request body fit for the operation.
 func bodyFor(op operation, credentialName string) ([]byte, string) {
 	switch {
+	case op.method == http.MethodPut && op.path == "/secrets/{name}":
+		return []byte(`{"value": "intruder-value"}`), "application/json"
 	case op.method != http.MethodPost:
 		return nil, ""
 	case op.path == "/pipelines/kubernetes":
@@ -100,6 +103,9 @@ var _ = Describe("Tenant isolation and authentication", Ordered, func() {
 		var cred server.Credential
 		resp.into(&cred)
 		secrets = append(secrets, cred.ClientID, cred.ClientSecret)
+		resp = call(http.MethodPut, "/secrets/iso-cred", ourToken, []byte(`{"value": "our-secret-value"}`), "application/json")
+		Expect(resp.status).To(Equal(http.StatusOK), string(resp.body))
+		secrets = append(secrets, "our-secret-value")
 		params = map[string]string{"id": pipelineID, "pipelineId": pipelineID, "target": "staging", "gate": "steps%5B1%5D",
 			"name": "iso-cred", "agentIdentifier": "iso-agent", "kind": "namespaces"}
 	})
@@ -134,6 +140,12 @@ var _ = Describe("Tenant isolation and authentication", Ordered, func() {
 				for _, data := range forbiddenData() {
 					Expect(string(got.body)).NotTo(ContainSubstring(data), "%s %s by %s leaks %q: %s", op.method, path, other.name, data, got.body)
 				}
+				if op.method == http.MethodPut && op.path == "/secrets/{name}" {
+					// A PUT names no object of ours: it sets the caller's own tenant's secret.
+					Expect(got.status).To(Equal(http.StatusOK), "%s %s by %s acts in its own tenant: %s", op.method, path, other.name, got.body)
+					checked++
+					continue
+				}
 				if !strings.Contains(op.path, "{") {
 					Expect(got.status).To(BeNumerically("<", 300), "%s %s by %s acts in its own tenant: %s", op.method, path, other.name, got.body)
 					checked++
@@ -154,6 +166,13 @@ var _ = Describe("Tenant isolation and authentication", Ordered, func() {
 				checked++
 			}
 			Expect(checked).To(BeNumerically(">=", 20))
+			By("our secret still holds our value, theirs is in their own namespace")
+			opened, err := (&tenantsecrets.Store{Client: k8sClient, Sealer: secretSealer}).Resolver(ctx, ours.namespace)("iso-cred")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(opened).To(Equal("our-secret-value"))
+			opened, err = (&tenantsecrets.Store{Client: k8sClient, Sealer: secretSealer}).Resolver(ctx, other.tenant.namespace)("iso-cred")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(opened).To(Equal("intruder-value"))
 		})
 	}
 
@@ -186,6 +205,9 @@ var _ = Describe("Tenant isolation and authentication", Ordered, func() {
 			}
 		}
 		Expect(get("/credentials/never-created", valid).status).To(Equal(http.StatusNotFound), "nothing was created by refused requests")
+		opened, err := (&tenantsecrets.Store{Client: k8sClient, Sealer: secretSealer}).Resolver(ctx, ours.namespace)("iso-cred")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(opened).To(Equal("our-secret-value"), "refused requests changed no secret")
 	})
 
 	It("answers unknown routes with 404 and wrong methods with 405 and Allow, as JSON", func() {

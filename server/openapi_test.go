@@ -69,6 +69,7 @@ func TestAllowedMethods(t *testing.T) {
 		"/pipelines/kubernetes":               "GET, HEAD, POST", // {id} matches kubernetes too
 		"/pipelines/abc/approve":              "POST",
 		"/credentials/x":                      "DELETE, GET, HEAD",
+		"/secrets/ciToken":                    "DELETE, PUT",
 		"/webhooks/p/t/steps%5B1%5D/callback": "POST",
 		"/nothing":                            "",
 		"/pipelines/abc/approve/more":         "",
@@ -112,6 +113,8 @@ func TestOpenAPISchemasDocumentTheAnswers(t *testing.T) {
 		{"Step.deployment", property(schemas["Step"].Value, "deployment"), StepDeployment{}},
 		{"Role", schemas["Role"].Value, Role{}},
 		{"Environment", schemas["Environment"].Value, Environment{}},
+		{"Secret", schemas["Secret"].Value, Secret{}},
+		{"SecretRequest", schemas["SecretRequest"].Value, SecretRequest{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	tunnelv1 "github.com/aurora-cd/aurora/api/tunnel/v1"
 	"github.com/aurora-cd/aurora/auth/principal"
+	"github.com/aurora-cd/aurora/internal/envelope"
 )
 
 // Body limits (docs/api.md, "Conventions").
@@ -68,6 +69,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Sealer seals tenant secrets (PUT /secrets/{name}) under the master key; nil answers the
+	// /secrets routes with 503.
+	Sealer *envelope.Sealer
 }
 
 func (o Options) withDefaults() (Options, error) {

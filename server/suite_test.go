@@ -52,6 +52,8 @@ var (
 	apiURL, laterAPIURL string
 	// hubAddress is the in-process Agent Hub the API reads inventories from.
 	hubAddress string
+	// secretSealer is the master key the API servers seal tenant secrets under.
+	secretSealer *envelope.Sealer
 	// clientTLS trusts the test CA; serverTLS serves its certificate for 127.0.0.1.
 	clientTLS, serverTLS *tls.Config
 
@@ -129,6 +131,10 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	hubAddress = hubListener.Addr().String()
 	serveInBackground(func(ctx context.Context) error { return hubSrv.Serve(ctx, hubListener) })
 
+	secretKey, err := envelope.NewMasterKey()
+	Expect(err).NotTo(HaveOccurred())
+	secretSealer, err = envelope.NewSealer(secretKey)
+	Expect(err).NotTo(HaveOccurred())
 	By("starting the API server, and a second one whose clock runs two hours ahead")
 	apiURL = startAPI(ctx, cluster, serverTLS, time.Now)
 	laterAPIURL = startAPI(ctx, cluster, serverTLS, func() time.Time { return time.Now().Add(2 * time.Hour) })
@@ -155,7 +161,7 @@ func startAPI(ctx context.Context, cluster *testcluster.Cluster, serverTLS *tls.
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(inventory.Close)
 	api, err := server.New(server.Options{Client: c, Verifier: verifier, TLS: serverTLS, Inventory: inventory,
-		Log: ctrl.Log.WithName("server"), CredentialReadyTimeout: 30 * time.Second})
+		Log: ctrl.Log.WithName("server"), CredentialReadyTimeout: 30 * time.Second, Sealer: secretSealer})
 	Expect(err).NotTo(HaveOccurred())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())

@@ -52,6 +52,7 @@ import (
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	"github.com/aurora-cd/aurora/api/meta"
 	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
+	"github.com/aurora-cd/aurora/internal/envelope"
 )
 
 // Field indexes this controller registers with the manager's cache.
@@ -82,6 +83,9 @@ type Reconciler struct {
 	// admission holds however stale the view of the other Deployments is, so Deployments of one
 	// application may be reconciled side by side.
 	Workers int
+	// Sealer opens the tenant's sealed {{secrets.<key>}} (the master key); nil fails every webhook
+	// call that uses a secret, saying no master key is configured.
+	Sealer *envelope.Sealer
 }
 
 // DefaultWorkers is how many Deployments the controller reconciles at once by default.

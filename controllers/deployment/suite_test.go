@@ -17,7 +17,9 @@ import (
 
 	"github.com/aurora-cd/aurora/controllers/deployment"
 	"github.com/aurora-cd/aurora/controllers/judgment"
+	"github.com/aurora-cd/aurora/internal/envelope"
 	"github.com/aurora-cd/aurora/internal/scheme"
+	"github.com/aurora-cd/aurora/internal/tenantsecrets"
 	"github.com/aurora-cd/aurora/internal/testcluster"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
 )
@@ -31,6 +33,9 @@ var (
 // testClock is the wall clock plus an offset that tests advance.
 // testAPIURL is the REST API's URL the controller hands out for webhook callbacks.
 const testAPIURL = "https://api.aurora.example:8444"
+
+// secretStore writes the tenants' sealed secrets under the master key the controller opens them with.
+var secretStore *tenantsecrets.Store
 
 // testCA signs the certificates of the webhook receivers the tests run; the controller trusts it.
 var testCA *tlsutil.CA
@@ -65,7 +70,13 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	Expect(err).NotTo(HaveOccurred())
 	tlsConfig, err := tlsutil.ClientConfig(testCA.CertPEM)
 	Expect(err).NotTo(HaveOccurred())
+	masterKey, err := envelope.NewMasterKey()
+	Expect(err).NotTo(HaveOccurred())
+	sealer, err := envelope.NewSealer(masterKey)
+	Expect(err).NotTo(HaveOccurred())
+	secretStore = &tenantsecrets.Store{Client: k8sClient, Sealer: sealer}
 	Expect((&deployment.Reconciler{
+		Sealer:     sealer,
 		Client:     mgr.GetClient(),
 		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("aurora-deployment-controller"),

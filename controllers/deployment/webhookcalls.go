@@ -7,20 +7,19 @@ import (
 	"net/http"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	"github.com/aurora-cd/aurora/internal/templating"
+	"github.com/aurora-cd/aurora/internal/tenantsecrets"
 	"github.com/aurora-cd/aurora/internal/webhookcall"
 )
 
 // SecretStoreName is the Secret of a tenant namespace whose keys are the {{secrets.<key>}} of the
-// constraint webhooks the controller calls. It is read at the moment of a call, never copied.
-const SecretStoreName = "aurora-secrets"
+// constraint webhooks the controller calls, each value sealed (see internal/tenantsecrets). It is
+// read at the moment of a call, never copied.
+const SecretStoreName = tenantsecrets.StoreName
 
 // webhookRequeue is how soon a deployment is looked at again after a webhook call.
 const webhookRequeue = 200 * time.Millisecond
@@ -124,34 +123,12 @@ func recordInPlan(plan *Plan, target string, rec deployv1alpha1.WebhookCall) {
 	}
 }
 
-// secretResolver resolves {{secrets.<key>}} from the tenant namespace's secret store, read once
-// (uncached) at the first secret a template uses.
+// secretResolver resolves {{secrets.<key>}} from the tenant namespace's sealed secret store, read
+// once (uncached) at the first secret a template uses. Without a master key every secret fails with
+// an error that says so.
 func (r *Reconciler) secretResolver(ctx context.Context, namespace string) templating.Secrets {
-	var data map[string][]byte
-	var readErr error
-	read := false
-	return func(name string) (string, error) {
-		if !read {
-			read = true
-			s := &corev1.Secret{}
-			switch err := r.reader().Get(ctx, types.NamespacedName{Namespace: namespace, Name: SecretStoreName}, s); {
-			case apierrors.IsNotFound(err):
-				readErr = fmt.Errorf("no Secret %s in namespace %s holds the tenant's secrets", SecretStoreName, namespace)
-			case err != nil:
-				readErr = fmt.Errorf("reading Secret %s/%s: %w", namespace, SecretStoreName, err)
-			default:
-				data = s.Data
-			}
-		}
-		if readErr != nil {
-			return "", readErr
-		}
-		v, ok := data[name]
-		if !ok {
-			return "", fmt.Errorf("Secret %s/%s has no key %q", namespace, SecretStoreName, name)
-		}
-		return string(v), nil
-	}
+	store := &tenantsecrets.Store{Client: r.Client, Reader: r.reader(), Sealer: r.Sealer}
+	return store.Resolver(ctx, namespace)
 }
 
 func (r *Reconciler) reader() client.Reader {

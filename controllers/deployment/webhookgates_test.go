@@ -126,10 +126,11 @@ func decided(ctx SpecContext, ns, name string) *deployv1alpha1.Judgment {
 	return j
 }
 
+// storeSecrets sets the tenant's sealed secret ciToken, as the REST API does.
 func storeSecrets(ctx SpecContext, ns string) {
 	GinkgoHelper()
-	Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: deployment.SecretStoreName},
-		StringData: map[string]string{"ciToken": "ci-s3cr3t"}})).To(Succeed())
+	_, err := secretStore.Put(ctx, ns, "ciToken", []byte("ci-s3cr3t"))
+	Expect(err).NotTo(HaveOccurred())
 }
 
 var _ = Describe("runWebhook constraint gates", func() {
@@ -211,6 +212,22 @@ var _ = Describe("runWebhook constraint gates", func() {
 		createDeployment(ctx, ns, "web-hook-nosecret", oneTarget, withWebhookGate(url, true, 600))
 		d := waitForState(ctx, ns, "web-hook-nosecret", deployv1alpha1.StateFailed)
 		Expect(d.Status.Targets[0].Message).To(ContainSubstring("webhooks[smoke].headers[0].value: {{secrets.ciToken}}: no Secret aurora-secrets in namespace " + ns))
+	}, SpecTimeout(time.Minute))
+
+	It("refuses a secret written as plain text with kubectl, says how to set it, and sends nothing", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "prod")
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: deployment.SecretStoreName},
+			StringData: map[string]string{"ciToken": "plain-s3cr3t"}})).To(Succeed())
+		rcv := &receiver{}
+		url := startReceiver(rcv)
+		createDeployment(ctx, ns, "web-hook-plain", oneTarget, withWebhookGate(url, true, 600))
+		d := waitForState(ctx, ns, "web-hook-plain", deployv1alpha1.StateFailed)
+		msg := d.Status.Targets[0].Message
+		Expect(msg).To(ContainSubstring(`{{secrets.ciToken}}: secret "ciToken" of Secret ` + ns + "/aurora-secrets is not sealed"))
+		Expect(msg).To(ContainSubstring("aurora secrets set ciToken"))
+		Expect(msg).NotTo(ContainSubstring("plain-s3cr3t"))
+		Expect(d.Status.Targets[0].Webhooks).To(ConsistOf(HaveField("Message", Not(ContainSubstring("plain-s3cr3t")))))
+		Expect(rcv.received()).To(BeEmpty())
 	}, SpecTimeout(time.Minute))
 })
 

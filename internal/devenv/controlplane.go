@@ -63,6 +63,9 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 	if callbackURL == "" {
 		callbackURL = e.APIURL
 	}
+	if err := e.loadMasterKey(); err != nil {
+		return err
+	}
 	// Environments started one after another in a process (a restart on the same state directory)
 	// share controller names.
 	mgr, err := ctrl.NewManager(e.Cloud.Config, ctrl.Options{Scheme: scheme.New(), Metrics: metricsserver.Options{BindAddress: "0"},
@@ -76,7 +79,7 @@ func (e *Env) startControlPlane(ctx context.Context) error {
 			return (&machinecredential.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
 		},
 		"Deployment": func() error {
-			return (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: callbackURL, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr)
+			return (&deployment.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("aurora-deployment-controller"), APIURL: callbackURL, APIReader: mgr.GetAPIReader(), Sealer: e.sealer}).SetupWithManager(mgr)
 		},
 		"Judgment": func() error {
 			return (&judgment.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("aurora-judgment-controller")}).SetupWithManager(mgr)
@@ -193,17 +196,28 @@ func (e *Env) startTLS() error {
 	return nil
 }
 
-// startAuth runs the auth service and builds the token verifier of the Hub.
-func (e *Env) startAuth(ctx context.Context) error {
-	var masterKey []byte
+// loadMasterKey takes the master key of the state directory (the signing keys and tenant secrets in
+// the cloud cluster are sealed with it), or a new one without a state directory.
+func (e *Env) loadMasterKey() error {
 	if e.state != nil {
-		masterKey = e.state.masterKey // the signing keys in the cloud cluster are sealed with it
+		e.masterKey = e.state.masterKey
 	} else {
 		var err error
-		if masterKey, err = envelope.NewMasterKey(); err != nil {
+		if e.masterKey, err = envelope.NewMasterKey(); err != nil {
 			return fmt.Errorf("creating the master key: %w", err)
 		}
 	}
+	sealer, err := envelope.NewSealer(e.masterKey)
+	if err != nil {
+		return fmt.Errorf("using the master key: %w", err)
+	}
+	e.sealer = sealer
+	return nil
+}
+
+// startAuth runs the auth service and builds the token verifier of the Hub.
+func (e *Env) startAuth(ctx context.Context) error {
+	masterKey := e.masterKey
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listening for the auth service: %w", err)
@@ -325,7 +339,7 @@ func (e *Env) startAPI(ctx context.Context, l net.Listener) error {
 		return fmt.Errorf("configuring the Console: %w", err)
 	}
 	e.onStop(func() { _ = inventory.Close() })
-	api, err := server.New(server.Options{Client: c, Verifier: e.verifier, TLS: e.serverTLS, Inventory: inventory, Console: ui, Log: e.opts.Log.WithName("server")})
+	api, err := server.New(server.Options{Client: c, Verifier: e.verifier, TLS: e.serverTLS, Inventory: inventory, Console: ui, Sealer: e.sealer, Log: e.opts.Log.WithName("server")})
 	if err != nil {
 		_ = l.Close()
 		return fmt.Errorf("creating the REST API: %w", err)

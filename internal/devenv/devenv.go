@@ -21,6 +21,7 @@ import (
 	"github.com/aurora-cd/aurora/auth"
 	"github.com/aurora-cd/aurora/auth/verify"
 	crdfs "github.com/aurora-cd/aurora/config/crd"
+	"github.com/aurora-cd/aurora/internal/envelope"
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/testcluster"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
@@ -120,7 +121,11 @@ type Env struct {
 	verifier  *verify.Verifier
 	// previewKey signs preview links; the same across Hub restarts.
 	previewKey []byte
-	authSrv    *auth.Server
+	// masterKey seals the auth service's signing keys and, through sealer, the tenant secrets the
+	// REST API sets and the Deployment controller opens; kept in the state directory.
+	masterKey []byte
+	sealer    *envelope.Sealer
+	authSrv   *auth.Server
 	// state is the held state directory, or nil without Options.StateDir.
 	state *stateDir
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	iamv1alpha1 "github.com/aurora-cd/aurora/api/iam/v1alpha1"
+	"github.com/aurora-cd/aurora/internal/tenantsecrets"
 )
 
 // restartApp is the target namespace and name of the application the restart spec deploys.
@@ -53,6 +56,20 @@ var _ = Describe("A second start on the same state directory", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(info.Mode().Perm()).To(Equal(os.FileMode(0o600)), key)
 		}
+
+		By("setting a tenant secret through the REST API, sealed under the state directory's master key")
+		firstDeployer := clientcredentials.Config{ClientID: first.Deployer.ClientID, ClientSecret: first.Deployer.ClientSecret,
+			TokenURL: first.Issuer + "/oauth/token", Scopes: []string{"api:deployment:full"}}
+		firstToken, err := firstDeployer.Token(context.WithValue(ctx, oauth2.HTTPClient, first.HTTPClient))
+		Expect(err).NotTo(HaveOccurred())
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, first.APIURL+"/secrets/ciToken", strings.NewReader(`{"value": "restart-s3cr3t"}`))
+		Expect(err).NotTo(HaveOccurred())
+		req.Header.Set("Authorization", "Bearer "+firstToken.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := first.HTTPClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
 
 		By("refusing a second start while the first runs, leaving its files alone")
 		_, err = Start(ctx, opts)
@@ -86,6 +103,10 @@ var _ = Describe("A second start on the same state directory", func() {
 		Expect(newConfig).To(HaveKeyWithValue("clientSecret", config["clientSecret"]))
 		Expect(newConfig).To(HaveKeyWithValue("apiURL", second.APIURL), "addresses rewritten")
 		Expect(readJSON(dir, "endpoints.json")).To(HaveKeyWithValue("hub", second.HubAddress))
+
+		opened, err := (&tenantsecrets.Store{Client: second.CloudClient, Sealer: second.sealer}).Resolver(ctx, tenant.Status.Namespace)("ciToken")
+		Expect(err).NotTo(HaveOccurred(), "the controller and the API of the second start open the secret set before")
+		Expect(opened).To(Equal("restart-s3cr3t"))
 
 		kept := &deployv1alpha1.Deployment{}
 		Expect(second.CloudClient.Get(ctx, client.ObjectKeyFromObject(v1), kept)).To(Succeed())

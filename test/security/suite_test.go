@@ -1,10 +1,12 @@
 // Package security_test checks Aurora's security claims against the real components: the auth
-// service and the Agent Hub over TLS on a real API server, with the tenant and machine-credential
-// controllers. It checks that TLS below 1.2 is refused on every listener, that signing keys and
-// client secrets are never stored in the clear, that a revoked credential's token stops working
-// once it expires and no new one is issued, that oversized requests and tunnel messages are refused
-// while the servers keep serving, and that an agent of one environment can neither receive nor
-// write another environment's Rollouts or Agents.
+// service, the Agent Hub and the REST API over TLS on a real API server, with the tenant,
+// machine-credential and Deployment controllers. It checks that TLS below 1.2 is refused on every
+// listener, that signing keys, client secrets and tenant secrets are never stored in the clear (yet
+// a webhook receives the opened tenant secret, and a plain-text one written around the API is never
+// sent), that a revoked credential's token stops working once it expires and no new one is issued,
+// that oversized requests and tunnel messages are refused while the servers keep serving, and that
+// an agent of one environment can neither receive nor write another environment's Rollouts or
+// Agents.
 package security_test
 
 import (
@@ -32,6 +34,7 @@ import (
 	"github.com/aurora-cd/aurora/api/meta"
 	"github.com/aurora-cd/aurora/auth"
 	"github.com/aurora-cd/aurora/auth/verify"
+	"github.com/aurora-cd/aurora/controllers/deployment"
 	"github.com/aurora-cd/aurora/controllers/machinecredential"
 	"github.com/aurora-cd/aurora/controllers/tenant"
 	"github.com/aurora-cd/aurora/hub"
@@ -39,6 +42,7 @@ import (
 	"github.com/aurora-cd/aurora/internal/scheme"
 	"github.com/aurora-cd/aurora/internal/testcluster"
 	"github.com/aurora-cd/aurora/internal/tlsutil"
+	"github.com/aurora-cd/aurora/server"
 )
 
 const (
@@ -61,9 +65,9 @@ var (
 	httpClient *http.Client
 	masterKey  []byte
 
-	// issuer is the auth service's URL; authAddr and hubAddr the listeners' host:port.
-	issuer, authAddr, hubAddr string
-	verifier                  *verify.Verifier
+	// issuer is the auth service's URL; authAddr, hubAddr and apiAddr the listeners' host:port.
+	issuer, authAddr, hubAddr, apiAddr string
+	verifier                           *verify.Verifier
 )
 
 // The tenants of the suite.
@@ -147,6 +151,23 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	hubAddr = hubListener.Addr().String()
 	runInBackground(func(ctx context.Context) error { return hubServer.Serve(ctx, hubListener) })
 	Eventually(hubServer.Ready).WithContext(ctx).Should(Succeed())
+
+	By("serving the REST API and running the Deployment controller, both with the master key")
+	sealer, err := envelope.NewSealer(masterKey)
+	Expect(err).NotTo(HaveOccurred())
+	api, err := server.New(server.Options{Client: cloudClient, Verifier: verifier, TLS: serverTLS, Sealer: sealer,
+		Registerer: prometheus.NewRegistry(), Log: ctrl.Log.WithName("server")})
+	Expect(err).NotTo(HaveOccurred())
+	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	apiAddr = apiListener.Addr().String()
+	runInBackground(func(ctx context.Context) error { return api.Serve(ctx, apiListener) })
+	deployMgr, err := ctrl.NewManager(cloud.Config, ctrl.Options{Scheme: scheme.New(), Metrics: metricsserver.Options{BindAddress: "0"}})
+	Expect(err).NotTo(HaveOccurred())
+	Expect((&deployment.Reconciler{Client: deployMgr.GetClient(), APIReader: deployMgr.GetAPIReader(), Sealer: sealer,
+		APIURL: "https://" + apiAddr, HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS}},
+	}).SetupWithManager(deployMgr)).To(Succeed())
+	runInBackground(deployMgr.Start)
 }, NodeTimeout(10*time.Minute))
 
 // runInBackground runs f until the suite ends.

@@ -14,7 +14,9 @@ import (
 )
 
 var _ = Describe("TLS on every listener", func() {
-	listeners := func() map[string]string { return map[string]string{"auth service": authAddr, "Agent Hub": hubAddr} }
+	listeners := func() map[string]string {
+		return map[string]string{"auth service": authAddr, "Agent Hub": hubAddr, "REST API": apiAddr}
+	}
 
 	It("refuses a client that offers only TLS 1.0 or 1.1, and serves one that offers 1.2", func() {
 		for name, addr := range listeners() {
