@@ -42,6 +42,24 @@ func (t *targetCluster) listMirrored(ctx context.Context) ([]rolloutv1alpha1.Rol
 	return list.Items, nil
 }
 
+// listMirroredMetadata returns the metadata (names, labels, annotations, uids) of the Rollouts of
+// the target cluster labelled MirroredLabel, as Rollouts with only ObjectMeta set: all that applies,
+// deletes and Hello need, without reading every Rollout's manifests.
+func (t *targetCluster) listMirroredMetadata(ctx context.Context) ([]rolloutv1alpha1.Rollout, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(rolloutv1alpha1.GroupVersion.WithKind("RolloutList"))
+	if err := t.client.List(ctx, list, client.HasLabels{rolloutv1alpha1.MirroredLabel}); err != nil {
+		return nil, fmt.Errorf("listing the mirrored rollouts: %w", err)
+	}
+	out := make([]rolloutv1alpha1.Rollout, len(list.Items))
+	for i := range list.Items {
+		out[i].ObjectMeta = list.Items[i].ObjectMeta
+	}
+	return out, nil
+}
+
 // kubernetesVersion returns the target cluster's version, such as v1.37.2.
 func (t *targetCluster) kubernetesVersion(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
@@ -68,7 +86,7 @@ func (t *targetCluster) applyRollout(ctx context.Context, msg *tunnelv1.ApplyRol
 		return applyFailed, err
 	}
 	target := types.NamespacedName{Namespace: desired.GetNamespace(), Name: desired.GetName()}
-	mirrored, err := t.listMirrored(ctx)
+	mirrored, err := t.listMirroredMetadata(ctx)
 	if err != nil {
 		return applyFailed, err
 	}
@@ -112,7 +130,7 @@ func (t *targetCluster) removeRollout(ctx context.Context, msg *tunnelv1.DeleteR
 	if ref.GetUid() == "" {
 		return deleteFailed, errors.New("the rollout ref has no uid")
 	}
-	mirrored, err := t.listMirrored(ctx)
+	mirrored, err := t.listMirroredMetadata(ctx)
 	if err != nil {
 		return deleteFailed, err
 	}

@@ -2,8 +2,30 @@ package rna
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
+
+	tunnelv1 "github.com/aurora-cd/aurora/api/tunnel/v1"
 )
+
+// applyLanes is how many mirrored Rollouts an agent applies or deletes at once.
+const applyLanes = 4
+
+// applyLane returns the lane of an ApplyRollout or DeleteRollout: a hash of its cloud Rollout's
+// uid, so that every message of one Rollout goes to the same lane and is handled in order.
+func applyLane(env *tunnelv1.Envelope) int {
+	var uid string
+	switch p := env.GetPayload().(type) {
+	case *tunnelv1.Envelope_ApplyRollout:
+		uid = p.ApplyRollout.GetRef().GetUid()
+	case *tunnelv1.Envelope_DeleteRollout:
+		uid = p.DeleteRollout.GetRef().GetUid()
+	}
+	return int(maphash.String(laneSeed, uid) % applyLanes)
+}
+
+// laneSeed seeds the lane hash: the lanes only need to agree within one process.
+var laneSeed = maphash.MakeSeed()
 
 // fifo is an unbounded first-in first-out queue. The receiver pushes without ever blocking, so that
 // it keeps reading (and hearing heartbeats) while a slow apply is being handled.

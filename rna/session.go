@@ -102,7 +102,7 @@ func (a *Agent) connectOnce(ctx context.Context) (outcome sessionOutcome, err er
 // hello builds the agent's Hello: identifier, versions and the resync state, the refs of every
 // mirrored Rollout of the target cluster.
 func (a *Agent) hello(ctx context.Context) (*tunnelv1.Hello, error) {
-	mirrored, err := a.target.listMirrored(ctx)
+	mirrored, err := a.target.listMirroredMetadata(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the resync state: %w", err)
 	}
@@ -176,8 +176,10 @@ type session struct {
 	lastHeard atomic.Int64
 	// drain is the Hub's Drain, once received.
 	drain atomic.Pointer[tunnelv1.Drain]
-	// work holds the ApplyRollout and DeleteRollout messages, handled in order.
-	work fifo[*tunnelv1.Envelope]
+	// work holds the ApplyRollout and DeleteRollout messages in applyLanes queues: the messages of one
+	// cloud Rollout always go to the same lane, so they are handled in order, while the lanes apply
+	// different Rollouts side by side.
+	work [applyLanes]fifo[*tunnelv1.Envelope]
 	// requests bounds the Requests answered at once.
 	requests chan struct{}
 	// parts counts the goroutines of the session.
@@ -201,14 +203,19 @@ const statusRetryDelay = 2 * time.Second
 func (s *session) run(ctx context.Context) error {
 	s.requests = make(chan struct{}, maxConcurrentRequests)
 	s.ended = make(chan struct{})
-	s.work.init()
+	for i := range s.work {
+		s.work[i].init()
+	}
 	s.agent.current.Store(s)
 	defer func() {
 		s.agent.current.CompareAndSwap(s, nil)
 		close(s.ended)
 	}()
-	for _, part := range []func(context.Context){s.receive, s.writeLoop, s.keepAlive, s.handleWork, s.sendStatuses, s.sendInventory} {
+	for _, part := range []func(context.Context){s.receive, s.writeLoop, s.keepAlive, s.sendStatuses, s.sendInventory} {
 		s.parts.Go(func() { part(ctx) })
+	}
+	for i := range s.work {
+		s.parts.Go(func() { s.handleWork(ctx, &s.work[i]) })
 	}
 	<-ctx.Done()
 	s.parts.Wait()
@@ -230,7 +237,7 @@ func (s *session) receive(ctx context.Context) {
 		switch p := env.GetPayload().(type) {
 		case *tunnelv1.Envelope_Heartbeat:
 		case *tunnelv1.Envelope_ApplyRollout, *tunnelv1.Envelope_DeleteRollout:
-			s.work.push(env)
+			s.work[applyLane(env)].push(env)
 		case *tunnelv1.Envelope_Request:
 			s.answerAsync(ctx, env.GetId(), p.Request)
 		case *tunnelv1.Envelope_Response:
@@ -351,11 +358,11 @@ func (s *session) keepAlive(ctx context.Context) {
 	}
 }
 
-// handleWork applies and deletes mirrored Rollouts in the order the Hub sent them and acknowledges
-// each.
-func (s *session) handleWork(ctx context.Context) {
+// handleWork applies and deletes the mirrored Rollouts of one lane in the order the Hub sent them
+// and acknowledges each.
+func (s *session) handleWork(ctx context.Context, work *fifo[*tunnelv1.Envelope]) {
 	for {
-		env, ok := s.work.pop(ctx)
+		env, ok := work.pop(ctx)
 		if !ok {
 			return
 		}
