@@ -151,10 +151,11 @@ func (x *execution) execute(ctx context.Context) stage {
 	bluegreen := x.rollout.Spec.Strategy.BlueGreen != nil
 	var bgPlan BlueGreenPlan
 	if bluegreen {
-		bgPlan = PlanBlueGreen(x.rollout.Spec.Strategy.BlueGreen, in.FirstDeployment())
+		after := AfterDeploymentConditions(x.rollout.Spec.AfterDeployment, x.rollout.Spec.AfterDeploymentWebhooks)
+		bgPlan = PlanBlueGreen(x.rollout.Spec.Strategy.BlueGreen, in.FirstDeployment(), after)
 		in.Plan = bgPlan.Steps
 	} else {
-		in.Plan = append(in.Plan, AfterDeploymentSteps(x.rollout.Spec.AfterDeployment)...)
+		in.Plan = append(in.Plan, AfterDeploymentSteps(x.rollout.Spec.AfterDeployment, x.rollout.Spec.AfterDeploymentWebhooks)...)
 	}
 	total := int32(len(in.Plan))
 

@@ -106,11 +106,22 @@ type RolloutSpec struct {
 	// +listType=atomic
 	AfterDeployment []AfterDeploymentAnalysis `json:"afterDeployment,omitempty"`
 
+	// afterDeploymentWebhooks are the target's constraints.afterDeployment runWebhook gates whose
+	// webhook has networkMode remoteNetworkAgent, in order: the agent's executor calls them (from
+	// inside the target's network) once the strategy reached 100% and before the Rollout succeeds,
+	// as runWebhook steps whose gate is afterDeployment[<index in constraints.afterDeployment>],
+	// beside the afterDeployment analysis gates. Webhook gates with networkMode direct stay with the
+	// Deployment controller and are not listed.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	AfterDeploymentWebhooks []AfterDeploymentWebhook `json:"afterDeploymentWebhooks,omitempty"`
+
 	// analysis holds the queries that the strategy's analysis steps and afterDeployment gates name.
 	// +optional
 	Analysis *deployv1alpha1.AnalysisConfig `json:"analysis,omitempty"`
 
-	// webhooks are the webhooks that the strategy's runWebhook steps name.
+	// webhooks are the webhooks that the strategy's runWebhook steps and afterDeploymentWebhooks name.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
@@ -379,4 +390,16 @@ type AfterDeploymentAnalysis struct {
 	Index int32 `json:"index"`
 	// analysis is the gate's analysis, as in deploy.yml.
 	Analysis deployv1alpha1.AnalysisStep `json:"analysis"`
+}
+
+// AfterDeploymentWebhook is a runWebhook gate of a target's constraints.afterDeployment whose
+// webhook has networkMode remoteNetworkAgent, called by the executor at the end of the Rollout.
+type AfterDeploymentWebhook struct {
+	// index is the gate's index in the target's constraints.afterDeployment: its gate name is
+	// afterDeployment[<index>].
+	// +kubebuilder:validation:Minimum=0
+	Index int32 `json:"index"`
+	// runWebhook is the gate's runWebhook, as in deploy.yml; the webhook it names is in
+	// spec.webhooks.
+	RunWebhook deployv1alpha1.RunWebhookStep `json:"runWebhook"`
 }
