@@ -94,9 +94,10 @@ func desiredRollout(d *deployv1alpha1.Deployment, target string) *rolloutv1alpha
 			Manifests:            manifestsFor(spec, target),
 			StrategyName:         t.Strategy,
 			Strategy:             *strategy.DeepCopy(),
-			AfterDeployment:      afterDeploymentAnalyses(t),
-			Analysis:             analysisFor(spec, &strategy, afterDeploymentAnalyses(t)),
-			Webhooks:             webhooksFor(spec, &strategy),
+			AfterDeployment:         afterDeploymentAnalyses(t),
+			AfterDeploymentWebhooks: afterDeploymentAgentWebhooks(spec, t),
+			Analysis:                analysisFor(spec, &strategy, afterDeploymentAnalyses(t)),
+			Webhooks:                webhooksFor(spec, &strategy, afterDeploymentAgentWebhooks(spec, t)),
 			TrafficManagement:    trafficFor(spec, target),
 			Timeout:              &timeout,
 			KeepDeploymentObject: keep,
@@ -147,11 +148,15 @@ func analysisFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy
 	return out
 }
 
-// webhooksFor returns the webhooks the strategy's runWebhook steps name.
-func webhooksFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy) []deployv1alpha1.Webhook {
+// webhooksFor returns the webhooks the strategy's runWebhook steps and the target's afterDeployment
+// webhook gates that the executor calls name.
+func webhooksFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy, after []rolloutv1alpha1.AfterDeploymentWebhook) []deployv1alpha1.Webhook {
 	named := map[string]bool{}
 	for _, w := range strategyWebhooks(s) {
 		named[w.Name] = true
+	}
+	for _, a := range after {
+		named[a.RunWebhook.Name] = true
 	}
 	var out []deployv1alpha1.Webhook
 	for _, w := range spec.Webhooks {
@@ -187,6 +192,33 @@ func afterDeploymentAnalyses(t deployv1alpha1.Target) []rolloutv1alpha1.AfterDep
 		}
 	}
 	return out
+}
+
+// afterDeploymentAgentWebhooks returns the runWebhook gates of a target's constraints.afterDeployment
+// whose webhook has networkMode remoteNetworkAgent, with their indexes: the Rollout's executor
+// calls them from inside the target's network at its end; nil if there are none.
+func afterDeploymentAgentWebhooks(spec *deployv1alpha1.DeploymentSpec, t deployv1alpha1.Target) []rolloutv1alpha1.AfterDeploymentWebhook {
+	if t.Constraints == nil {
+		return nil
+	}
+	var out []rolloutv1alpha1.AfterDeploymentWebhook
+	for i, g := range t.Constraints.AfterDeployment {
+		if g.RunWebhook != nil && viaAgent(spec, g.RunWebhook.Name) {
+			out = append(out, rolloutv1alpha1.AfterDeploymentWebhook{Index: int32(i), RunWebhook: *g.RunWebhook.DeepCopy()})
+		}
+	}
+	return out
+}
+
+// viaAgent reports whether the webhook of that name is to be called from an agent: its networkMode
+// is remoteNetworkAgent (or it sets the older isRemoteNetworkAgent).
+func viaAgent(spec *deployv1alpha1.DeploymentSpec, name string) bool {
+	for _, w := range spec.Webhooks {
+		if w.Name == name {
+			return w.NetworkMode == deployv1alpha1.NetworkModeRemoteNetworkAgent || w.IsRemoteNetworkAgent
+		}
+	}
+	return false
 }
 
 // strategyAnalyses returns the analysis steps and conditions of a strategy.
