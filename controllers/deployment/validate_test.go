@@ -100,6 +100,14 @@ func TestValidate(t *testing.T) {
 			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
 			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}
 		}, nil},
+		{"an afterDeployment runWebhook gate through another agent than the target's", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent, AgentIdentifier: "staging"}}
+			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}
+		}, []string{`spec.targets.prod.constraints.afterDeployment[0].runWebhook: webhook "smoke" names agentIdentifier "staging", but the target's own agent (account "prod") calls afterDeployment gates`}},
+		{"an afterDeployment runWebhook gate naming the target's own agent", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent, AgentIdentifier: "prod"}}
+			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}
+		}, nil},
 		{"an analysis gate naming an unknown query", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"q"}}}}
 		}, []string{
