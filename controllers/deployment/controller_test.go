@@ -390,11 +390,11 @@ var _ = Describe("Deployment controller", func() {
 		Entry("a bare ReplicaSet", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
 			s.Manifests[0].Inline = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web}\n"
 		}, []string{"spec.manifests[0].inline: document 1 (ReplicaSet web): kind ReplicaSet is not supported"}),
-		Entry("a beforeDeployment webhook gate through an agent (not supported yet)", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
-			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://ci.internal/run", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
+		Entry("a constraint webhook gate through another agent than the target's", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://ci.internal/run", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent, AgentIdentifier: "dmz"}}
 			s.Targets["prod"] = deployv1alpha1.Target{Account: "prod", Namespace: "web", Strategy: "canary", Constraints: &deployv1alpha1.Constraints{
 				BeforeDeployment: []deployv1alpha1.BeforeDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}}}
-		}, []string{`spec.targets.prod.constraints.beforeDeployment[0].runWebhook: webhook "smoke" has networkMode remoteNetworkAgent, which beforeDeployment gates do not support yet`}),
+		}, []string{`spec.targets.prod.constraints.beforeDeployment[0].runWebhook: webhook "smoke" names agentIdentifier "dmz", but the target's own agent (account "prod") calls beforeDeployment gates`}),
 	)
 
 	It("refuses Judgments that match nothing", func(ctx SpecContext) {

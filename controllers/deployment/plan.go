@@ -588,9 +588,11 @@ func startedByAgent(ro *rolloutv1alpha1.Rollout) bool {
 }
 
 // RunsInRollout reports whether a constraint gate is one the Rollout's executor runs: an
-// afterDeployment analysis gate or remoteNetworkAgent webhook gate.
+// afterDeployment analysis gate or a remoteNetworkAgent webhook gate (before or after).
 func RunsInRollout(ro *rolloutv1alpha1.Rollout, gate string) bool {
-	return slices.ContainsFunc(ro.Spec.AfterDeployment, func(a rolloutv1alpha1.AfterDeploymentAnalysis) bool {
+	return slices.ContainsFunc(ro.Spec.BeforeDeploymentWebhooks, func(w rolloutv1alpha1.BeforeDeploymentWebhook) bool {
+		return GateName(BeforeDeploymentGate, int(w.Index)) == gate
+	}) || slices.ContainsFunc(ro.Spec.AfterDeployment, func(a rolloutv1alpha1.AfterDeploymentAnalysis) bool {
 		return GateName(AfterDeploymentGate, int(a.Index)) == gate
 	}) || slices.ContainsFunc(ro.Spec.AfterDeploymentWebhooks, func(w rolloutv1alpha1.AfterDeploymentWebhook) bool {
 		return GateName(AfterDeploymentGate, int(w.Index)) == gate

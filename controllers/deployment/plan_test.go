@@ -486,6 +486,22 @@ func TestPlanTargets(t *testing.T) {
 			},
 		},
 		{
+			name: "a beforeDeployment remoteNetworkAgent webhook gate does not hold the Rollout back: the agent calls it from the Rollout, before applying",
+			d: newDeployment(func(d *deployv1alpha1.Deployment) {
+				d.Spec.Webhooks = []deployv1alpha1.Webhook{{Name: "freeze", Method: "GET", URITemplate: "https://freeze.internal", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
+				st := d.Spec.Targets["staging"]
+				st.Constraints = &deployv1alpha1.Constraints{BeforeDeployment: []deployv1alpha1.BeforeDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "freeze"}}}}
+				d.Spec.Targets["staging"] = st
+			}),
+			now: t0,
+			check: func(g Gomega, p Plan) {
+				g.Expect(p.WebhookCalls).To(BeEmpty())
+				g.Expect(p.Create).To(HaveLen(1))
+				g.Expect(p.Create[0].Spec.BeforeDeploymentWebhooks).To(Equal([]rolloutv1alpha1.BeforeDeploymentWebhook{{Index: 0, RunWebhook: deployv1alpha1.RunWebhookStep{Name: "freeze"}}}))
+				g.Expect(p.Create[0].Spec.Webhooks).To(ConsistOf(HaveField("Name", "freeze")))
+			},
+		},
+		{
 			name: "an afterDeployment remoteNetworkAgent webhook gate is the Rollout's: the controller never calls it, it passed when the Rollout succeeded",
 			d: newDeployment(withTargetStatus("staging", &t0, pt(time.Minute)), withAfterAgentWebhook("staging"), func(d *deployv1alpha1.Deployment) {
 				d.Status.Targets[0].Webhooks = []deployv1alpha1.WebhookCall{{Gate: "afterDeployment[0]", Name: "smoke", Phase: deployv1alpha1.WebhookSucceeded, Attempts: 1}}

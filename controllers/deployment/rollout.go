@@ -94,10 +94,11 @@ func desiredRollout(d *deployv1alpha1.Deployment, target string) *rolloutv1alpha
 			Manifests:               manifestsFor(spec, target),
 			StrategyName:            t.Strategy,
 			Strategy:                *strategy.DeepCopy(),
-			AfterDeployment:         afterDeploymentAnalyses(t),
-			AfterDeploymentWebhooks: afterDeploymentAgentWebhooks(spec, t),
-			Analysis:                analysisFor(spec, &strategy, afterDeploymentAnalyses(t)),
-			Webhooks:                webhooksFor(spec, &strategy, afterDeploymentAgentWebhooks(spec, t)),
+			BeforeDeploymentWebhooks: beforeDeploymentAgentWebhooks(spec, t),
+			AfterDeployment:          afterDeploymentAnalyses(t),
+			AfterDeploymentWebhooks:  afterDeploymentAgentWebhooks(spec, t),
+			Analysis:                 analysisFor(spec, &strategy, afterDeploymentAnalyses(t)),
+			Webhooks:                 webhooksFor(spec, &strategy, beforeDeploymentAgentWebhooks(spec, t), afterDeploymentAgentWebhooks(spec, t)),
 			TrafficManagement:       trafficFor(spec, target),
 			Timeout:                 &timeout,
 			KeepDeploymentObject:    keep,
@@ -148,12 +149,15 @@ func analysisFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy
 	return out
 }
 
-// webhooksFor returns the webhooks the strategy's runWebhook steps and the target's afterDeployment
+// webhooksFor returns the webhooks the strategy's runWebhook steps and the target's constraint
 // webhook gates that the executor calls name.
-func webhooksFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy, after []rolloutv1alpha1.AfterDeploymentWebhook) []deployv1alpha1.Webhook {
+func webhooksFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy, before []rolloutv1alpha1.BeforeDeploymentWebhook, after []rolloutv1alpha1.AfterDeploymentWebhook) []deployv1alpha1.Webhook {
 	named := map[string]bool{}
 	for _, w := range strategyWebhooks(s) {
 		named[w.Name] = true
+	}
+	for _, b := range before {
+		named[b.RunWebhook.Name] = true
 	}
 	for _, a := range after {
 		named[a.RunWebhook.Name] = true
@@ -189,6 +193,23 @@ func afterDeploymentAnalyses(t deployv1alpha1.Target) []rolloutv1alpha1.AfterDep
 	for i, g := range t.Constraints.AfterDeployment {
 		if g.Analysis != nil {
 			out = append(out, rolloutv1alpha1.AfterDeploymentAnalysis{Index: int32(i), Analysis: *g.Analysis.DeepCopy()})
+		}
+	}
+	return out
+}
+
+// beforeDeploymentAgentWebhooks returns the runWebhook gates of a target's
+// constraints.beforeDeployment whose webhook has networkMode remoteNetworkAgent, with their indexes:
+// the Rollout's executor calls them from inside the target's network before it applies anything;
+// nil if there are none.
+func beforeDeploymentAgentWebhooks(spec *deployv1alpha1.DeploymentSpec, t deployv1alpha1.Target) []rolloutv1alpha1.BeforeDeploymentWebhook {
+	if t.Constraints == nil {
+		return nil
+	}
+	var out []rolloutv1alpha1.BeforeDeploymentWebhook
+	for i, g := range t.Constraints.BeforeDeployment {
+		if g.RunWebhook != nil && viaAgent(spec, g.RunWebhook.Name) {
+			out = append(out, rolloutv1alpha1.BeforeDeploymentWebhook{Index: int32(i), RunWebhook: *g.RunWebhook.DeepCopy()})
 		}
 	}
 	return out

@@ -76,6 +76,9 @@ func TestDesiredRollout(t *testing.T) {
 		d.Spec.DeploymentConfig = &deployv1alpha1.DeploymentConfig{KeepDeploymentObject: true}
 		d.Spec.ContextOverrides = map[string]string{"team": "web"}
 		d.Spec.Analysis.Queries = append(d.Spec.Analysis.Queries, deployv1alpha1.Query{Name: "latency", QueryTemplate: "l"})
+		d.Spec.Targets["prod"].Constraints.BeforeDeployment = append(d.Spec.Targets["prod"].Constraints.BeforeDeployment,
+			deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "outside"}},
+			deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "legacy"}})
 		d.Spec.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{
 			{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}},
 			{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 2, Queries: []string{"latency"}}},
@@ -112,6 +115,12 @@ func TestDesiredRollout(t *testing.T) {
 		"the strategy's webhooks and those of the gates the agent calls")
 	g.Expect(afterWebhooks(&d.Spec, d.Spec.Targets["prod"])).To(Equal([]*deployv1alpha1.RunWebhookStep{nil, nil, nil, {Name: "outside"}, nil}),
 		"the controller calls only the direct afterDeployment webhooks")
+	g.Expect(ro.Spec.BeforeDeploymentWebhooks).To(Equal([]rolloutv1alpha1.BeforeDeploymentWebhook{{Index: 2, RunWebhook: deployv1alpha1.RunWebhookStep{Name: "legacy"}}}),
+		"only the beforeDeployment webhook gates the agent calls, with their index")
+	g.Expect(beforeWebhooks(&d.Spec, d.Spec.Targets["prod"])).To(Equal([]*deployv1alpha1.RunWebhookStep{nil, {Name: "outside"}, nil}),
+		"the controller calls only the direct beforeDeployment webhooks")
+	g.Expect(RunsInRollout(ro, "beforeDeployment[2]")).To(BeTrue())
+	g.Expect(RunsInRollout(ro, "beforeDeployment[1]")).To(BeFalse())
 	g.Expect(RunsInRollout(ro, "afterDeployment[1]")).To(BeTrue())
 	g.Expect(RunsInRollout(ro, "afterDeployment[2]")).To(BeTrue())
 	g.Expect(RunsInRollout(ro, "afterDeployment[3]")).To(BeFalse())
@@ -133,4 +142,5 @@ func TestDesiredRollout(t *testing.T) {
 	g.Expect(staging.Spec.Webhooks).To(BeEmpty())
 	g.Expect(staging.Spec.AfterDeployment).To(BeNil())
 	g.Expect(staging.Spec.AfterDeploymentWebhooks).To(BeNil())
+	g.Expect(staging.Spec.BeforeDeploymentWebhooks).To(BeNil())
 }

@@ -91,11 +91,16 @@ func TestValidate(t *testing.T) {
 			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
 				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
 		}, nil},
-		{"a runWebhook gate through an agent (not supported yet)", func(s *deployv1alpha1.DeploymentSpec) {
+		{"a beforeDeployment runWebhook gate through an agent (the executor calls it)", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
 			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
 				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
-		}, []string{`spec.targets.prod.constraints.beforeDeployment[1].runWebhook: webhook "smoke" has networkMode remoteNetworkAgent, which beforeDeployment gates do not support yet`}},
+		}, nil},
+		{"a beforeDeployment runWebhook gate through another agent than the target's", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", IsRemoteNetworkAgent: true, AgentIdentifier: "dmz"}}
+			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
+				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
+		}, []string{`spec.targets.prod.constraints.beforeDeployment[1].runWebhook: webhook "smoke" names agentIdentifier "dmz", but the target's own agent (account "prod") calls beforeDeployment gates`}},
 		{"an afterDeployment runWebhook gate through an agent (the executor calls it)", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
 			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}

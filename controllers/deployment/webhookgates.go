@@ -188,7 +188,7 @@ func mergeGates(a, b gatesResult) gatesResult {
 // constraintGates evaluates a target's gates of one kind (pauses and webhooks) from start, keeps
 // the webhooks' call records in the target's status and plans the calls due now.
 func (p *planner) constraintGates(tp *TargetPlan, t deployv1alpha1.Target, kind string, start time.Time, decs *targetDecisions, replicaSet string) gatesResult {
-	pauses, hooks := beforePauses(t), beforeWebhooks(t)
+	pauses, hooks := beforePauses(t), beforeWebhooks(&p.in.Deployment.Spec, t)
 	if kind == AfterDeploymentGate {
 		pauses, hooks = afterPauses(t), afterWebhooks(&p.in.Deployment.Spec, t)
 	}
@@ -214,7 +214,7 @@ func (p *planner) passedBeforeCalls(t deployv1alpha1.Target, target string, decs
 	if prev.StartedAt != nil {
 		start = prev.StartedAt.Time
 	}
-	_, records, _ := evalWebhookGates(target, BeforeDeploymentGate, beforeWebhooks(t), p.in.Deployment.Spec.Webhooks, start, decs.gates, prev.Webhooks, p.in.Now)
+	_, records, _ := evalWebhookGates(target, BeforeDeploymentGate, beforeWebhooks(&p.in.Deployment.Spec, t), p.in.Deployment.Spec.Webhooks, start, decs.gates, prev.Webhooks, p.in.Now)
 	for _, c := range prev.Webhooks {
 		if kind, _, ok := ParseGate(c.Gate); ok && kind == AfterDeploymentGate && !RunsInRollout(ro, c.Gate) {
 			records = append(records, c)
@@ -223,13 +223,18 @@ func (p *planner) passedBeforeCalls(t deployv1alpha1.Target, target string, decs
 	return records
 }
 
-func beforeWebhooks(t deployv1alpha1.Target) []*deployv1alpha1.RunWebhookStep {
+// beforeWebhooks returns the beforeDeployment webhook gates this controller calls (networkMode
+// direct), by index; nil entries are gates of other kinds or webhooks the Rollout's executor calls
+// (remoteNetworkAgent), before it applies anything.
+func beforeWebhooks(spec *deployv1alpha1.DeploymentSpec, t deployv1alpha1.Target) []*deployv1alpha1.RunWebhookStep {
 	if t.Constraints == nil {
 		return nil
 	}
 	out := make([]*deployv1alpha1.RunWebhookStep, len(t.Constraints.BeforeDeployment))
 	for i, g := range t.Constraints.BeforeDeployment {
-		out[i] = g.RunWebhook
+		if g.RunWebhook != nil && !viaAgent(spec, g.RunWebhook.Name) {
+			out[i] = g.RunWebhook
+		}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -472,6 +473,90 @@ var _ = Describe("runWebhook steps", func() {
 		Expect(active.history()).To(Equal([]string{blue, green, blue}))
 		Eventually(func() podCount { return podsOf(ctx, ns, green) }).Should(Equal(podCount{}))
 		Expect(podsOf(ctx, ns, blue)).To(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	// beforeWebhookRollout moves the webhook of webhookRollout from the strategy into a
+	// beforeDeployment gate (index 1) whose webhook the agent calls, and adds a ConfigMap to the
+	// manifests: nothing of it may be applied before the gate passed.
+	beforeWebhookRollout := func(r *rolloutv1alpha1.Rollout) *rolloutv1alpha1.Rollout {
+		steps := r.Spec.Strategy.Canary.Steps
+		r.Spec.BeforeDeploymentWebhooks = []rolloutv1alpha1.BeforeDeploymentWebhook{{Index: 1, RunWebhook: *steps[len(steps)-1].RunWebhook}}
+		r.Spec.Strategy.Canary.Steps = steps[:len(steps)-1]
+		r.Spec.Webhooks[0].NetworkMode = deployv1alpha1.NetworkModeRemoteNetworkAgent
+		r.Spec.Manifests = append(r.Spec.Manifests, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {color: green}\n")
+		return r
+	}
+	// applied lists what of the Rollout a namespace holds: its ReplicaSets and whether ConfigMap
+	// settings exists.
+	applied := func(ctx SpecContext, ns string) []string {
+		GinkgoHelper()
+		rss := &appsv1.ReplicaSetList{}
+		Expect(k8sClient.List(ctx, rss, client.InNamespace(ns))).To(Succeed())
+		var out []string
+		for _, rs := range rss.Items {
+			out = append(out, "ReplicaSet/"+rs.Name)
+		}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings"}, &corev1.ConfigMap{}); err == nil {
+			out = append(out, "ConfigMap/settings")
+		}
+		return out
+	}
+
+	It("calls a beforeDeployment remoteNetworkAgent webhook gate before it applies anything, and deploys after its callback", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "before-webhook-ok")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		var key client.ObjectKey
+		var atCall []string
+		rcv := &webhookReceiver{onCall: func(req webhookRequest) {
+			defer GinkgoRecover()
+			atCall = applied(ctx, ns)
+			decideWithReason(ctx, key, "callback-ok", "beforeDeployment[1]", deployv1alpha1.DecisionApprove, "change ticket CHG-42 approved")
+		}}
+		srv := tlsServer(rcv)
+		r := beforeWebhookRollout(webhookRollout(ns, "before-hook-ok", srv.URL, 600, "potato-facts:before-hook-ok"))
+		key = client.ObjectKeyFromObject(r)
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		reportDuration("beforeDeployment webhook with an immediate callback → canary 50% → 100%, creation to Succeeded", time.Since(began))
+		Expect(atCall).To(Equal([]string{"ReplicaSet/" + stable}), "nothing of the Rollout is applied before the gate passed")
+		calls := rcv.received()
+		Expect(calls).To(HaveLen(1), "called once")
+		Expect(calls[0].Authorization).To(Equal("Bearer s3cr3t-token"), "secrets resolve from the executor's configuration namespace")
+		Expect(calls[0].Body).To(Equal(map[string]string{"callbackUri": "https://api.aurora.example/webhooks/before-hook-ok/staging/beforeDeployment%5B1%5D",
+			"version": r.Status.CanaryRevision, "env": "staging"}))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Gate", "beforeDeployment[1]"), HaveField("Phase", deployv1alpha1.WebhookSucceeded),
+			HaveField("Attempts", BeEquivalentTo(1)), HaveField("Message", "change ticket CHG-42 approved"))))
+		Expect(r.Status.TotalSteps).To(BeEquivalentTo(2), "the strategy's steps alone")
+		Expect(applied(ctx, ns)).To(ContainElement("ConfigMap/settings"))
+		Eventually(func() podCount { return podsOf(ctx, ns, r.Status.CanaryRevision) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("applies nothing and ends Failed when a beforeDeployment remoteNetworkAgent webhook gate fails", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "before-webhook-fail")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		var key client.ObjectKey
+		rcv := &webhookReceiver{onCall: func(req webhookRequest) {
+			defer GinkgoRecover()
+			// {"success": false, "mdMessage": ...}: a rollback with the message as its reason.
+			decideWithReason(ctx, key, "callback-fail", "", deployv1alpha1.DecisionRollback, "change freeze until Monday")
+		}}
+		srv := tlsServer(rcv)
+		r := beforeWebhookRollout(webhookRollout(ns, "before-hook-fail", srv.URL, 600, "potato-facts:before-hook-fail"))
+		key = client.ObjectKeyFromObject(r)
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseFailed), r.Status.Message)
+		Expect(r.Status.Message).To(Equal("rolled back by decision callback-fail before the deployment: change freeze until Monday"))
+		Expect(conditionReason(r, "Stalled")).To(Equal("True/" + executor.ReasonBeforeDeploymentFailed))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Gate", "beforeDeployment[1]"), HaveField("Phase", deployv1alpha1.WebhookFailed),
+			HaveField("Message", "change freeze until Monday"))))
+		Expect(r.Status.CanaryRevision).To(BeEmpty())
+		Consistently(func() []string { return applied(ctx, ns) }).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal([]string{"ReplicaSet/" + stable}))
+		Expect(podsOf(ctx, ns, stable)).To(Equal(podCount{Total: 4, Ready: 4}))
 	}, SpecTimeout(4*time.Minute))
 
 	It("retries a failing call retryCount times, then rolls back", func(ctx SpecContext) {
