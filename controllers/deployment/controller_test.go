@@ -390,12 +390,11 @@ var _ = Describe("Deployment controller", func() {
 		Entry("a bare ReplicaSet", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
 			s.Manifests[0].Inline = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web}\n"
 		}, []string{"spec.manifests[0].inline: document 1 (ReplicaSet web): kind ReplicaSet is not supported"}),
-		Entry("an afterDeployment analysis gate of a blue/green target (not supported yet)", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
-			s.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "errorRate", UpperLimit: ptr.To(0.1), QueryTemplate: "up"}}}
-			s.Strategies["bg"] = deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "web"}}
-			s.Targets["prod"] = deployv1alpha1.Target{Account: "prod", Namespace: "web", Strategy: "bg", Constraints: &deployv1alpha1.Constraints{
-				AfterDeployment: []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"errorRate"}}}}}}
-		}, []string{"spec.targets.prod.constraints.afterDeployment[0].analysis: afterDeployment analysis gates run only with a canary strategy yet"}),
+		Entry("a constraint webhook gate through another agent than the target's", SpecTimeout(time.Minute), oneTarget, func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://ci.internal/run", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent, AgentIdentifier: "dmz"}}
+			s.Targets["prod"] = deployv1alpha1.Target{Account: "prod", Namespace: "web", Strategy: "canary", Constraints: &deployv1alpha1.Constraints{
+				BeforeDeployment: []deployv1alpha1.BeforeDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}}}
+		}, []string{`spec.targets.prod.constraints.beforeDeployment[0].runWebhook: webhook "smoke" names agentIdentifier "dmz", but the target's own agent (account "prod") calls beforeDeployment gates`}),
 	)
 
 	It("refuses Judgments that match nothing", func(ctx SpecContext) {

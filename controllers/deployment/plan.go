@@ -193,7 +193,7 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 	st.RolloutName = ro.Name
 	st.CurrentStep, st.TotalSteps, st.Weight = ro.Status.CurrentStep, ro.Status.TotalSteps, ro.Status.Weight
 	st.Previews = ro.Status.Previews
-	st.Analysis, st.Webhooks = ro.Status.Analysis, append(slices.Clone(ro.Status.Webhooks), p.passedBeforeCalls(t, st.Name, decs)...)
+	st.Analysis, st.Webhooks = ro.Status.Analysis, append(slices.Clone(ro.Status.Webhooks), p.passedBeforeCalls(t, st.Name, decs, ro)...)
 	if st.StartedAt == nil {
 		st.StartedAt = ro.CreationTimestamp.DeepCopy()
 	}
@@ -245,7 +245,7 @@ func (p *planner) withRollout(tp *TargetPlan, t deployv1alpha1.Target, ro *rollo
 		p.decide(tp, ro, dec)
 	}
 	for _, dec := range decs.constraint {
-		if runsInRollout(ro, dec.Gate) {
+		if RunsInRollout(ro, dec.Gate) {
 			p.decide(tp, ro, dec)
 		}
 	}
@@ -587,10 +587,14 @@ func startedByAgent(ro *rolloutv1alpha1.Rollout) bool {
 	return ro.Status.AppliedGeneration > 0 || (ro.Status.Phase != "" && ro.Status.Phase != rolloutv1alpha1.PhasePending)
 }
 
-// runsInRollout reports whether a constraint gate is one the Rollout's executor runs: an
-// afterDeployment analysis gate.
-func runsInRollout(ro *rolloutv1alpha1.Rollout, gate string) bool {
-	return slices.ContainsFunc(ro.Spec.AfterDeployment, func(a rolloutv1alpha1.AfterDeploymentAnalysis) bool {
+// RunsInRollout reports whether a constraint gate is one the Rollout's executor runs: an
+// afterDeployment analysis gate or a remoteNetworkAgent webhook gate (before or after).
+func RunsInRollout(ro *rolloutv1alpha1.Rollout, gate string) bool {
+	return slices.ContainsFunc(ro.Spec.BeforeDeploymentWebhooks, func(w rolloutv1alpha1.BeforeDeploymentWebhook) bool {
+		return GateName(BeforeDeploymentGate, int(w.Index)) == gate
+	}) || slices.ContainsFunc(ro.Spec.AfterDeployment, func(a rolloutv1alpha1.AfterDeploymentAnalysis) bool {
 		return GateName(AfterDeploymentGate, int(a.Index)) == gate
+	}) || slices.ContainsFunc(ro.Spec.AfterDeploymentWebhooks, func(w rolloutv1alpha1.AfterDeploymentWebhook) bool {
+		return GateName(AfterDeploymentGate, int(w.Index)) == gate
 	})
 }

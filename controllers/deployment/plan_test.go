@@ -486,6 +486,56 @@ func TestPlanTargets(t *testing.T) {
 			},
 		},
 		{
+			name: "a beforeDeployment remoteNetworkAgent webhook gate does not hold the Rollout back: the agent calls it from the Rollout, before applying",
+			d: newDeployment(func(d *deployv1alpha1.Deployment) {
+				d.Spec.Webhooks = []deployv1alpha1.Webhook{{Name: "freeze", Method: "GET", URITemplate: "https://freeze.internal", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
+				st := d.Spec.Targets["staging"]
+				st.Constraints = &deployv1alpha1.Constraints{BeforeDeployment: []deployv1alpha1.BeforeDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "freeze"}}}}
+				d.Spec.Targets["staging"] = st
+			}),
+			now: t0,
+			check: func(g Gomega, p Plan) {
+				g.Expect(p.WebhookCalls).To(BeEmpty())
+				g.Expect(p.Create).To(HaveLen(1))
+				g.Expect(p.Create[0].Spec.BeforeDeploymentWebhooks).To(Equal([]rolloutv1alpha1.BeforeDeploymentWebhook{{Index: 0, RunWebhook: deployv1alpha1.RunWebhookStep{Name: "freeze"}}}))
+				g.Expect(p.Create[0].Spec.Webhooks).To(ConsistOf(HaveField("Name", "freeze")))
+			},
+		},
+		{
+			name: "an afterDeployment remoteNetworkAgent webhook gate is the Rollout's: the controller never calls it, it passed when the Rollout succeeded",
+			d: newDeployment(withTargetStatus("staging", &t0, pt(time.Minute)), withAfterAgentWebhook("staging"), func(d *deployv1alpha1.Deployment) {
+				d.Status.Targets[0].Webhooks = []deployv1alpha1.WebhookCall{{Gate: "afterDeployment[0]", Name: "smoke", Phase: deployv1alpha1.WebhookSucceeded, Attempts: 1}}
+			}),
+			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
+				ro := rollout(d, "staging", t0, rolloutv1alpha1.PhaseSucceeded)
+				ro.Status.Webhooks = []deployv1alpha1.WebhookCall{{Gate: "afterDeployment[0]", Name: "smoke", Phase: deployv1alpha1.WebhookSucceeded, Attempts: 1}}
+				return []rolloutv1alpha1.Rollout{ro}
+			},
+			now: at(2 * time.Minute),
+			check: func(g Gomega, p Plan) {
+				g.Expect(p.WebhookCalls).To(BeEmpty())
+				g.Expect(p.Targets[0]).To(targetState("staging", deployv1alpha1.StateSucceeded, "", "succeeded"))
+				g.Expect(p.Targets[0].Status.Webhooks).To(HaveLen(1), "the Rollout's record, once")
+				g.Expect(p.Targets[1]).To(targetState("prod", deployv1alpha1.StateAwaitingApproval, "", "beforeDeployment[0]"))
+			},
+		},
+		{
+			name: "the callback of an afterDeployment remoteNetworkAgent webhook gate goes to the Rollout",
+			d:    newDeployment(withTargetStatus("staging", &t0, nil), withAfterAgentWebhook("staging")),
+			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
+				return []rolloutv1alpha1.Rollout{rollout(d, "staging", t0, rolloutv1alpha1.PhaseProgressing)}
+			},
+			judgments: func(d *deployv1alpha1.Deployment) []deployv1alpha1.Judgment {
+				return []deployv1alpha1.Judgment{accepted(d, "cb", deployv1alpha1.DecisionApprove, at(2*time.Minute), "staging/afterDeployment[0]")}
+			},
+			now: at(2 * time.Minute),
+			check: func(g Gomega, p Plan) {
+				g.Expect(p.WebhookCalls).To(BeEmpty())
+				g.Expect(p.Decisions).To(ConsistOf(PlannedDecision{Target: "staging", Rollout: "web-1-staging",
+					Decision: rolloutv1alpha1.RolloutDecision{Name: "cb", Gate: "afterDeployment[0]", Decision: deployv1alpha1.DecisionApprove}}))
+			},
+		},
+		{
 			name: "an approve of an afterDeployment pause gate stays with the controller",
 			d: newDeployment(withTargetStatus("staging", &t0, nil), func(d *deployv1alpha1.Deployment) {
 				st := d.Spec.Targets["staging"]
@@ -548,6 +598,15 @@ func TestAgentConnectivity(t *testing.T) {
 }
 
 // withAfterAnalysis gives target an afterDeployment analysis gate (and spec.analysis its query).
+func withAfterAgentWebhook(target string) func(*deployv1alpha1.Deployment) {
+	return func(d *deployv1alpha1.Deployment) {
+		d.Spec.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://ci.internal/run", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
+		t := d.Spec.Targets[target]
+		t.Constraints = &deployv1alpha1.Constraints{AfterDeployment: []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}}
+		d.Spec.Targets[target] = t
+	}
+}
+
 func withAfterAnalysis(target string) func(*deployv1alpha1.Deployment) {
 	return func(d *deployv1alpha1.Deployment) {
 		d.Spec.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "errors", UpperLimit: ptr.To(0.1), QueryTemplate: "e"}}}

@@ -86,21 +86,23 @@ func desiredRollout(d *deployv1alpha1.Deployment, target string) *rolloutv1alpha
 			}},
 		},
 		Spec: rolloutv1alpha1.RolloutSpec{
-			DeploymentName:       d.Name,
-			Application:          spec.Application,
-			Target:               target,
-			Account:              t.Account,
-			Namespace:            t.Namespace,
-			Manifests:            manifestsFor(spec, target),
-			StrategyName:         t.Strategy,
-			Strategy:             *strategy.DeepCopy(),
-			AfterDeployment:      afterDeploymentAnalyses(t),
-			Analysis:             analysisFor(spec, &strategy, afterDeploymentAnalyses(t)),
-			Webhooks:             webhooksFor(spec, &strategy),
-			TrafficManagement:    trafficFor(spec, target),
-			Timeout:              &timeout,
-			KeepDeploymentObject: keep,
-			Context:              maps.Clone(spec.ContextOverrides),
+			DeploymentName:           d.Name,
+			Application:              spec.Application,
+			Target:                   target,
+			Account:                  t.Account,
+			Namespace:                t.Namespace,
+			Manifests:                manifestsFor(spec, target),
+			StrategyName:             t.Strategy,
+			Strategy:                 *strategy.DeepCopy(),
+			BeforeDeploymentWebhooks: beforeDeploymentAgentWebhooks(spec, t),
+			AfterDeployment:          afterDeploymentAnalyses(t),
+			AfterDeploymentWebhooks:  afterDeploymentAgentWebhooks(spec, t),
+			Analysis:                 analysisFor(spec, &strategy, afterDeploymentAnalyses(t)),
+			Webhooks:                 webhooksFor(spec, &strategy, beforeDeploymentAgentWebhooks(spec, t), afterDeploymentAgentWebhooks(spec, t)),
+			TrafficManagement:        trafficFor(spec, target),
+			Timeout:                  &timeout,
+			KeepDeploymentObject:     keep,
+			Context:                  maps.Clone(spec.ContextOverrides),
 		},
 	}
 	return ro
@@ -147,11 +149,18 @@ func analysisFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy
 	return out
 }
 
-// webhooksFor returns the webhooks the strategy's runWebhook steps name.
-func webhooksFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy) []deployv1alpha1.Webhook {
+// webhooksFor returns the webhooks the strategy's runWebhook steps and the target's constraint
+// webhook gates that the executor calls name.
+func webhooksFor(spec *deployv1alpha1.DeploymentSpec, s *deployv1alpha1.Strategy, before []rolloutv1alpha1.BeforeDeploymentWebhook, after []rolloutv1alpha1.AfterDeploymentWebhook) []deployv1alpha1.Webhook {
 	named := map[string]bool{}
 	for _, w := range strategyWebhooks(s) {
 		named[w.Name] = true
+	}
+	for _, b := range before {
+		named[b.RunWebhook.Name] = true
+	}
+	for _, a := range after {
+		named[a.RunWebhook.Name] = true
 	}
 	var out []deployv1alpha1.Webhook
 	for _, w := range spec.Webhooks {
@@ -187,6 +196,50 @@ func afterDeploymentAnalyses(t deployv1alpha1.Target) []rolloutv1alpha1.AfterDep
 		}
 	}
 	return out
+}
+
+// beforeDeploymentAgentWebhooks returns the runWebhook gates of a target's
+// constraints.beforeDeployment whose webhook has networkMode remoteNetworkAgent, with their indexes:
+// the Rollout's executor calls them from inside the target's network before it applies anything;
+// nil if there are none.
+func beforeDeploymentAgentWebhooks(spec *deployv1alpha1.DeploymentSpec, t deployv1alpha1.Target) []rolloutv1alpha1.BeforeDeploymentWebhook {
+	if t.Constraints == nil {
+		return nil
+	}
+	var out []rolloutv1alpha1.BeforeDeploymentWebhook
+	for i, g := range t.Constraints.BeforeDeployment {
+		if g.RunWebhook != nil && viaAgent(spec, g.RunWebhook.Name) {
+			out = append(out, rolloutv1alpha1.BeforeDeploymentWebhook{Index: int32(i), RunWebhook: *g.RunWebhook.DeepCopy()})
+		}
+	}
+	return out
+}
+
+// afterDeploymentAgentWebhooks returns the runWebhook gates of a target's constraints.afterDeployment
+// whose webhook has networkMode remoteNetworkAgent, with their indexes: the Rollout's executor
+// calls them from inside the target's network at its end; nil if there are none.
+func afterDeploymentAgentWebhooks(spec *deployv1alpha1.DeploymentSpec, t deployv1alpha1.Target) []rolloutv1alpha1.AfterDeploymentWebhook {
+	if t.Constraints == nil {
+		return nil
+	}
+	var out []rolloutv1alpha1.AfterDeploymentWebhook
+	for i, g := range t.Constraints.AfterDeployment {
+		if g.RunWebhook != nil && viaAgent(spec, g.RunWebhook.Name) {
+			out = append(out, rolloutv1alpha1.AfterDeploymentWebhook{Index: int32(i), RunWebhook: *g.RunWebhook.DeepCopy()})
+		}
+	}
+	return out
+}
+
+// viaAgent reports whether the webhook of that name is to be called from an agent: its networkMode
+// is remoteNetworkAgent (or it sets the older isRemoteNetworkAgent).
+func viaAgent(spec *deployv1alpha1.DeploymentSpec, name string) bool {
+	for _, w := range spec.Webhooks {
+		if w.Name == name {
+			return w.NetworkMode == deployv1alpha1.NetworkModeRemoteNetworkAgent || w.IsRemoteNetworkAgent
+		}
+	}
+	return false
 }
 
 // strategyAnalyses returns the analysis steps and conditions of a strategy.

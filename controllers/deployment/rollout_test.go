@@ -62,7 +62,10 @@ func TestDesiredRollout(t *testing.T) {
 			deployv1alpha1.Manifest{Inline: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: staging-only}\n", Targets: []string{"staging"}})
 		d.Spec.Analysis = &deployv1alpha1.AnalysisConfig{DefaultMetricProviderName: "prom", Queries: []deployv1alpha1.Query{
 			{Name: "errors", QueryTemplate: "e"}, {Name: "unused", QueryTemplate: "u"}}}
-		d.Spec.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x"}, {Name: "other", Method: "GET", URITemplate: "https://y"}}
+		d.Spec.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x"}, {Name: "other", Method: "GET", URITemplate: "https://y"},
+			{Name: "inside", Method: "POST", URITemplate: "https://ci.internal", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent},
+			{Name: "legacy", Method: "POST", URITemplate: "https://old.internal", IsRemoteNetworkAgent: true},
+			{Name: "outside", Method: "POST", URITemplate: "https://z"}}
 		d.Spec.Strategies["canary"].Canary.Steps[1] = deployv1alpha1.CanaryStep{Analysis: &deployv1alpha1.AnalysisStep{Queries: []string{"errors"}}}
 		d.Spec.Strategies["canary"].Canary.Steps = append(d.Spec.Strategies["canary"].Canary.Steps, deployv1alpha1.CanaryStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
 		d.Spec.TrafficManagement = []deployv1alpha1.TrafficManagement{
@@ -73,9 +76,15 @@ func TestDesiredRollout(t *testing.T) {
 		d.Spec.DeploymentConfig = &deployv1alpha1.DeploymentConfig{KeepDeploymentObject: true}
 		d.Spec.ContextOverrides = map[string]string{"team": "web"}
 		d.Spec.Analysis.Queries = append(d.Spec.Analysis.Queries, deployv1alpha1.Query{Name: "latency", QueryTemplate: "l"})
+		d.Spec.Targets["prod"].Constraints.BeforeDeployment = append(d.Spec.Targets["prod"].Constraints.BeforeDeployment,
+			deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "outside"}},
+			deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "legacy"}})
 		d.Spec.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{
 			{Pause: &deployv1alpha1.PauseStep{UntilApproved: true}},
 			{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 2, Queries: []string{"latency"}}},
+			{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "inside", Context: map[string]string{"suite": "smoke"}}},
+			{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "outside"}},
+			{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "legacy"}},
 		}
 	})
 	ro := desiredRollout(d, "prod")
@@ -98,7 +107,24 @@ func TestDesiredRollout(t *testing.T) {
 	g.Expect(ro.Spec.Analysis.Queries).To(ConsistOf(HaveField("Name", "errors"), HaveField("Name", "latency")), "the strategy's and the afterDeployment gates' queries")
 	g.Expect(ro.Spec.AfterDeployment).To(Equal([]rolloutv1alpha1.AfterDeploymentAnalysis{{Index: 1, Analysis: deployv1alpha1.AnalysisStep{
 		Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 2, Queries: []string{"latency"}}}}), "only the analysis gates, with their index")
-	g.Expect(ro.Spec.Webhooks).To(ConsistOf(HaveField("Name", "smoke")))
+	g.Expect(ro.Spec.AfterDeploymentWebhooks).To(Equal([]rolloutv1alpha1.AfterDeploymentWebhook{
+		{Index: 2, RunWebhook: deployv1alpha1.RunWebhookStep{Name: "inside", Context: map[string]string{"suite": "smoke"}}},
+		{Index: 4, RunWebhook: deployv1alpha1.RunWebhookStep{Name: "legacy"}},
+	}), "only the webhook gates the agent calls (remoteNetworkAgent or isRemoteNetworkAgent), with their index; direct ones stay with the controller")
+	g.Expect(ro.Spec.Webhooks).To(ConsistOf(HaveField("Name", "smoke"), HaveField("Name", "inside"), HaveField("Name", "legacy")),
+		"the strategy's webhooks and those of the gates the agent calls")
+	g.Expect(afterWebhooks(&d.Spec, d.Spec.Targets["prod"])).To(Equal([]*deployv1alpha1.RunWebhookStep{nil, nil, nil, {Name: "outside"}, nil}),
+		"the controller calls only the direct afterDeployment webhooks")
+	g.Expect(ro.Spec.BeforeDeploymentWebhooks).To(Equal([]rolloutv1alpha1.BeforeDeploymentWebhook{{Index: 2, RunWebhook: deployv1alpha1.RunWebhookStep{Name: "legacy"}}}),
+		"only the beforeDeployment webhook gates the agent calls, with their index")
+	g.Expect(beforeWebhooks(&d.Spec, d.Spec.Targets["prod"])).To(Equal([]*deployv1alpha1.RunWebhookStep{nil, {Name: "outside"}, nil}),
+		"the controller calls only the direct beforeDeployment webhooks")
+	g.Expect(RunsInRollout(ro, "beforeDeployment[2]")).To(BeTrue())
+	g.Expect(RunsInRollout(ro, "beforeDeployment[1]")).To(BeFalse())
+	g.Expect(RunsInRollout(ro, "afterDeployment[1]")).To(BeTrue())
+	g.Expect(RunsInRollout(ro, "afterDeployment[2]")).To(BeTrue())
+	g.Expect(RunsInRollout(ro, "afterDeployment[3]")).To(BeFalse())
+	g.Expect(RunsInRollout(ro, "afterDeployment[0]")).To(BeFalse())
 	g.Expect(ro.Spec.TrafficManagement).To(HaveLen(2))
 	g.Expect(ro.Spec.TrafficManagement[1].SMI[0].RootServiceName).To(Equal("prod-only"))
 	g.Expect(*ro.Spec.Timeout).To(Equal(DefaultTimeout))
@@ -115,4 +141,6 @@ func TestDesiredRollout(t *testing.T) {
 	g.Expect(staging.Spec.Analysis).To(BeNil(), "the rolling strategy names no query")
 	g.Expect(staging.Spec.Webhooks).To(BeEmpty())
 	g.Expect(staging.Spec.AfterDeployment).To(BeNil())
+	g.Expect(staging.Spec.AfterDeploymentWebhooks).To(BeNil())
+	g.Expect(staging.Spec.BeforeDeploymentWebhooks).To(BeNil())
 }

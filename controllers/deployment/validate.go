@@ -19,7 +19,7 @@ func Validate(spec *deployv1alpha1.DeploymentSpec) []string {
 	v.manifests()
 	v.targetFilters()
 	v.strategies()
-	v.errs = append(v.errs, unsupportedGates(spec)...)
+	v.errs = append(v.errs, agentGates(spec)...)
 	v.errs = append(v.errs, trafficProblems(spec)...)
 	return v.errs
 }

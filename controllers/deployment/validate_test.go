@@ -91,11 +91,28 @@ func TestValidate(t *testing.T) {
 			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
 				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
 		}, nil},
-		{"a runWebhook gate through an agent (not supported yet)", func(s *deployv1alpha1.DeploymentSpec) {
+		{"a beforeDeployment runWebhook gate through an agent (the executor calls it)", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
 			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
 				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
-		}, []string{`spec.targets.prod.constraints.beforeDeployment[1].runWebhook: webhook "smoke" has networkMode remoteNetworkAgent, which only strategy steps support yet`}},
+		}, nil},
+		{"a beforeDeployment runWebhook gate through another agent than the target's", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", IsRemoteNetworkAgent: true, AgentIdentifier: "dmz"}}
+			s.Targets["prod"].Constraints.BeforeDeployment = append(s.Targets["prod"].Constraints.BeforeDeployment,
+				deployv1alpha1.BeforeDeploymentStep{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}})
+		}, []string{`spec.targets.prod.constraints.beforeDeployment[1].runWebhook: webhook "smoke" names agentIdentifier "dmz", but the target's own agent (account "prod") calls beforeDeployment gates`}},
+		{"an afterDeployment runWebhook gate through an agent (the executor calls it)", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent}}
+			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}
+		}, nil},
+		{"an afterDeployment runWebhook gate through another agent than the target's", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent, AgentIdentifier: "staging"}}
+			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}
+		}, []string{`spec.targets.prod.constraints.afterDeployment[0].runWebhook: webhook "smoke" names agentIdentifier "staging", but the target's own agent (account "prod") calls afterDeployment gates`}},
+		{"an afterDeployment runWebhook gate naming the target's own agent", func(s *deployv1alpha1.DeploymentSpec) {
+			s.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: "https://x", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent, AgentIdentifier: "prod"}}
+			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}
+		}, nil},
 		{"an analysis gate naming an unknown query", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"q"}}}}
 		}, []string{
@@ -105,16 +122,14 @@ func TestValidate(t *testing.T) {
 			s.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "q", QueryTemplate: "up"}}}
 			s.Targets["prod"].Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"q"}}}}
 		}, nil},
-		{"an afterDeployment analysis gate of a blue/green target (not supported yet)", func(s *deployv1alpha1.DeploymentSpec) {
+		{"an afterDeployment analysis gate of a blue/green target", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Analysis = &deployv1alpha1.AnalysisConfig{Queries: []deployv1alpha1.Query{{Name: "q", QueryTemplate: "up"}}}
 			s.Strategies["bg"] = deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: "web"}}
 			t := s.Targets["prod"]
 			t.Strategy = "bg"
 			t.Constraints.AfterDeployment = []deployv1alpha1.AfterDeploymentStep{{Analysis: &deployv1alpha1.AnalysisStep{Interval: 1, Units: "minutes", NumberOfJudgmentRuns: 1, Queries: []string{"q"}}}}
 			s.Targets["prod"] = t
-		}, []string{
-			"spec.targets.prod.constraints.afterDeployment[0].analysis: afterDeployment analysis gates run only with a canary strategy yet",
-		}},
+		}, nil},
 		{"several problems are all reported", func(s *deployv1alpha1.DeploymentSpec) {
 			s.Targets["staging"] = deployv1alpha1.Target{Account: "staging", Strategy: "nope", Constraints: &deployv1alpha1.Constraints{DependsOn: []string{"prod"}}}
 			s.TargetFilters = []deployv1alpha1.TargetFilter{{IncludeTarget: "qa"}}

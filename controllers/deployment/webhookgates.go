@@ -7,6 +7,7 @@ import (
 	"time"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
 	"github.com/aurora-cd/aurora/internal/webhookcall"
 )
 
@@ -187,9 +188,9 @@ func mergeGates(a, b gatesResult) gatesResult {
 // constraintGates evaluates a target's gates of one kind (pauses and webhooks) from start, keeps
 // the webhooks' call records in the target's status and plans the calls due now.
 func (p *planner) constraintGates(tp *TargetPlan, t deployv1alpha1.Target, kind string, start time.Time, decs *targetDecisions, replicaSet string) gatesResult {
-	pauses, hooks := beforePauses(t), beforeWebhooks(t)
+	pauses, hooks := beforePauses(t), beforeWebhooks(&p.in.Deployment.Spec, t)
 	if kind == AfterDeploymentGate {
-		pauses, hooks = afterPauses(t), afterWebhooks(t)
+		pauses, hooks = afterPauses(t), afterWebhooks(&p.in.Deployment.Spec, t)
 	}
 	g := evalGates(tp.Status.Name, kind, pauses, start, decs.gates, p.in.Now)
 	w, records, due := evalWebhookGates(tp.Status.Name, kind, hooks, p.in.Deployment.Spec.Webhooks, start, decs.gates, p.prev[tp.Status.Name].Webhooks, p.in.Now)
@@ -205,40 +206,51 @@ func (p *planner) constraintGates(tp *TargetPlan, t deployv1alpha1.Target, kind 
 
 // passedBeforeCalls returns the call records of the beforeDeployment webhook gates of a target whose
 // Rollout exists (so they passed), settled again from the Judgments: a stale status read cannot
-// leave one waiting. The records of its afterDeployment gates come along as they are.
-func (p *planner) passedBeforeCalls(t deployv1alpha1.Target, target string, decs *targetDecisions) []deployv1alpha1.WebhookCall {
+// leave one waiting. The records of its afterDeployment gates that this controller calls come along
+// as they are (those of the gates the Rollout runs are in the Rollout's status).
+func (p *planner) passedBeforeCalls(t deployv1alpha1.Target, target string, decs *targetDecisions, ro *rolloutv1alpha1.Rollout) []deployv1alpha1.WebhookCall {
 	prev := p.prev[target]
 	start := p.in.Now
 	if prev.StartedAt != nil {
 		start = prev.StartedAt.Time
 	}
-	_, records, _ := evalWebhookGates(target, BeforeDeploymentGate, beforeWebhooks(t), p.in.Deployment.Spec.Webhooks, start, decs.gates, prev.Webhooks, p.in.Now)
+	_, records, _ := evalWebhookGates(target, BeforeDeploymentGate, beforeWebhooks(&p.in.Deployment.Spec, t), p.in.Deployment.Spec.Webhooks, start, decs.gates, prev.Webhooks, p.in.Now)
 	for _, c := range prev.Webhooks {
-		if kind, _, ok := ParseGate(c.Gate); ok && kind == AfterDeploymentGate {
+		if kind, _, ok := ParseGate(c.Gate); ok && kind == AfterDeploymentGate && !RunsInRollout(ro, c.Gate) {
 			records = append(records, c)
 		}
 	}
 	return records
 }
 
-func beforeWebhooks(t deployv1alpha1.Target) []*deployv1alpha1.RunWebhookStep {
+// beforeWebhooks returns the beforeDeployment webhook gates this controller calls (networkMode
+// direct), by index; nil entries are gates of other kinds or webhooks the Rollout's executor calls
+// (remoteNetworkAgent), before it applies anything.
+func beforeWebhooks(spec *deployv1alpha1.DeploymentSpec, t deployv1alpha1.Target) []*deployv1alpha1.RunWebhookStep {
 	if t.Constraints == nil {
 		return nil
 	}
 	out := make([]*deployv1alpha1.RunWebhookStep, len(t.Constraints.BeforeDeployment))
 	for i, g := range t.Constraints.BeforeDeployment {
-		out[i] = g.RunWebhook
+		if g.RunWebhook != nil && !viaAgent(spec, g.RunWebhook.Name) {
+			out[i] = g.RunWebhook
+		}
 	}
 	return out
 }
 
-func afterWebhooks(t deployv1alpha1.Target) []*deployv1alpha1.RunWebhookStep {
+// afterWebhooks returns the afterDeployment webhook gates this controller calls (networkMode
+// direct), by index; nil entries are gates of other kinds or webhooks the Rollout's executor calls
+// (remoteNetworkAgent), which passed when the Rollout succeeded.
+func afterWebhooks(spec *deployv1alpha1.DeploymentSpec, t deployv1alpha1.Target) []*deployv1alpha1.RunWebhookStep {
 	if t.Constraints == nil {
 		return nil
 	}
 	out := make([]*deployv1alpha1.RunWebhookStep, len(t.Constraints.AfterDeployment))
 	for i, g := range t.Constraints.AfterDeployment {
-		out[i] = g.RunWebhook
+		if g.RunWebhook != nil && !viaAgent(spec, g.RunWebhook.Name) {
+			out[i] = g.RunWebhook
+		}
 	}
 	return out
 }

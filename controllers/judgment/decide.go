@@ -41,8 +41,9 @@ type Inputs struct {
 //
 //   - approve and reject match approvals that wait (constraint gates untilApproved and Rollouts in
 //     AwaitingApproval), skip matches timed pauses that run; narrowed by spec.target and spec.gate.
-//     Failing that, a decision naming a target whose Rollout runs (and no constraint gate) is
-//     passed to that Rollout for its step spec.gate, or for whatever step waits next when empty.
+//     Failing that, a decision naming a target whose Rollout runs (and no constraint gate, or one
+//     the Rollout runs itself) is passed to that Rollout for its step spec.gate, or for whatever
+//     step waits next when empty.
 //   - rollback matches targets whose Rollout runs.
 //   - cancel matches every target that is not final (all selected targets of a deployment that
 //     has not started).
@@ -115,7 +116,7 @@ func decideWait(j *deployv1alpha1.Judgment, in Inputs, plan deployment.Plan) Ver
 	}
 	if len(matches) == 0 {
 		t := j.Spec.Target
-		if t == "" || deployment.IsConstraintGate(j.Spec.Gate) || !slices.Contains(running(plan), t) {
+		if t == "" || (deployment.IsConstraintGate(j.Spec.Gate) && !runsInRollout(in.Rollouts, t, j.Spec.Gate)) || !slices.Contains(running(plan), t) {
 			what := "an approval"
 			if !wantApproval {
 				what = "a timed pause to skip"
@@ -140,6 +141,15 @@ func decideWait(j *deployv1alpha1.Judgment, in Inputs, plan deployment.Plan) Ver
 		appliedTo = append(appliedTo, w.Binding.String())
 	}
 	return accepted(j, appliedTo)
+}
+
+// runsInRollout reports whether a constraint gate of a target is one its Rollout's executor runs
+// (an afterDeployment analysis or remoteNetworkAgent webhook gate): a decision on it, such as the
+// webhook's callback, goes to the Rollout as a decision on a step does.
+func runsInRollout(rollouts []rolloutv1alpha1.Rollout, target, gate string) bool {
+	return slices.ContainsFunc(rollouts, func(ro rolloutv1alpha1.Rollout) bool {
+		return ro.Spec.Target == target && deployment.RunsInRollout(&ro, gate)
+	})
 }
 
 // decidedOnRollout returns the name of the decision (approve, reject or skip) for gate that a

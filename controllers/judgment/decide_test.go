@@ -167,6 +167,22 @@ func TestDecide(t *testing.T) {
 			reason: deployv1alpha1.ReasonForbidden, message: "the approvals of target prod require"},
 		{name: "skip a running target's step", j: judgment("skip", "prod", "steps[2]", nil), d: newDeployment, rollouts: prodRuns,
 			reason: deployv1alpha1.ReasonApplied, appliedTo: []string{"prod/steps[2]"}},
+		{name: "the callback of an afterDeployment webhook gate the Rollout runs goes to the Rollout", j: judgment("approve", "prod", "afterDeployment[0]", nil), d: newDeployment,
+			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
+				ros := prodRuns(d)
+				ros[1].Spec.AfterDeploymentWebhooks = []rolloutv1alpha1.AfterDeploymentWebhook{{Index: 0, RunWebhook: deployv1alpha1.RunWebhookStep{Name: "smoke"}}}
+				return ros
+			},
+			reason: deployv1alpha1.ReasonApplied, appliedTo: []string{"prod/afterDeployment[0]"}},
+		{name: "the callback of a beforeDeployment webhook gate the Rollout runs goes to the Rollout", j: judgment("approve", "prod", "beforeDeployment[1]", nil), d: newDeployment,
+			rollouts: func(d *deployv1alpha1.Deployment) []rolloutv1alpha1.Rollout {
+				ros := prodRuns(d)
+				ros[1].Spec.BeforeDeploymentWebhooks = []rolloutv1alpha1.BeforeDeploymentWebhook{{Index: 1, RunWebhook: deployv1alpha1.RunWebhookStep{Name: "freeze"}}}
+				return ros
+			},
+			reason: deployv1alpha1.ReasonApplied, appliedTo: []string{"prod/beforeDeployment[1]"}},
+		{name: "an afterDeployment gate the controller runs is not the Rollout's", j: judgment("approve", "prod", "afterDeployment[0]", nil), d: newDeployment, rollouts: prodRuns,
+			reason: deployv1alpha1.ReasonNotApplicable, message: "nothing of deployment web-1 waits for an approval at afterDeployment[0] of target prod"},
 		{name: "rollback a running target", j: judgment("rollback", "", "", nil), d: newDeployment, rollouts: prodRuns,
 			reason: deployv1alpha1.ReasonApplied, appliedTo: []string{"prod"}},
 		{name: "rollback a finished target", j: judgment("rollback", "staging", "", nil), d: newDeployment, rollouts: prodRuns,

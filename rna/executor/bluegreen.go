@@ -36,11 +36,20 @@ type BlueGreenPlan struct {
 	ShutDown []Condition
 }
 
-// PlanBlueGreen plans a blue/green strategy. A first deployment (nothing stable runs) has no
-// conditions: the new version gets the active Services as soon as it is Ready.
-func PlanBlueGreen(bg *deployv1alpha1.BlueGreenStrategy, firstDeployment bool) BlueGreenPlan {
+// PlanBlueGreen plans a blue/green strategy. after are the Rollout's afterDeployment gates (see
+// AfterDeploymentConditions): they join the shutDownOldVersionAfter conditions and run in parallel
+// with them, after the active Services were switched and before the old version is removed. A
+// first deployment (nothing stable runs) has no strategy conditions: the new version gets the
+// active Services as soon as it is Ready; with afterDeployment gates, a second step
+// (ShutDownOldVersionAfter, weight 100) then runs them before the Rollout succeeds.
+func PlanBlueGreen(bg *deployv1alpha1.BlueGreenStrategy, firstDeployment bool, after []Condition) BlueGreenPlan {
 	if firstDeployment || bg == nil {
-		return BlueGreenPlan{Steps: []Step{{Index: -1, Kind: DeployNewVersion, Weight: 100}}}
+		plan := BlueGreenPlan{Steps: []Step{{Index: -1, Kind: DeployNewVersion, Weight: 100}}}
+		if len(after) > 0 {
+			plan.Steps = append(plan.Steps, Step{Index: -1, Kind: ShutDownOldVersionAfter, Weight: 100})
+			plan.ShutDown = slices.Clone(after)
+		}
+		return plan
 	}
 	plan := BlueGreenPlan{Steps: []Step{
 		{Index: -1, Kind: DeployNewVersion},
@@ -53,6 +62,7 @@ func PlanBlueGreen(bg *deployv1alpha1.BlueGreenStrategy, firstDeployment bool) B
 	for i, c := range bg.ShutDownOldVersionAfter {
 		plan.ShutDown = append(plan.ShutDown, Condition{Gate: conditionGate(ShutDownOldVersionAfter, i), Kind: ConditionKindOf(c), Spec: c})
 	}
+	plan.ShutDown = append(plan.ShutDown, after...)
 	return plan
 }
 
@@ -403,7 +413,7 @@ func blueGreenStatus(act Action, stable, canary string) *rolloutv1alpha1.BlueGre
 // unsupportedConditions returns why a blue/green strategy cannot run: a condition that sets no
 // kind, or one of a kind that has no runner yet.
 func unsupportedConditions(bg *deployv1alpha1.BlueGreenStrategy, runners ConditionRunners) error {
-	plan := PlanBlueGreen(bg, false)
+	plan := PlanBlueGreen(bg, false, nil)
 	for _, c := range slices.Concat(plan.Redirect, plan.ShutDown) {
 		switch {
 		case c.Kind == "":

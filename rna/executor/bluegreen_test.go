@@ -38,7 +38,7 @@ func blueGreen(step int32, since time.Time, newSpec, newReady int32, passed ...s
 
 func TestPlanBlueGreen(t *testing.T) {
 	g := NewWithT(t)
-	plan := PlanBlueGreen(bgStrategy, false)
+	plan := PlanBlueGreen(bgStrategy, false, nil)
 	g.Expect(plan.Steps).To(Equal([]Step{
 		{Index: -1, Kind: DeployNewVersion}, {Index: -1, Kind: RedirectTrafficAfter}, {Index: -1, Kind: ShutDownOldVersionAfter, Weight: 100},
 	}))
@@ -50,7 +50,7 @@ func TestPlanBlueGreen(t *testing.T) {
 	g.Expect(plan.stepOf("shutDownOldVersionAfter[0]")).To(BeEquivalentTo(3))
 	g.Expect(plan.stepOf("steps[0]")).To(BeEquivalentTo(0))
 
-	first := PlanBlueGreen(bgStrategy, true)
+	first := PlanBlueGreen(bgStrategy, true, nil)
 	g.Expect(first.Steps).To(Equal([]Step{{Index: -1, Kind: DeployNewVersion, Weight: 100}}), "a first deployment gets the active Service at once")
 	g.Expect(first.Redirect).To(BeEmpty())
 	g.Expect(stepName(plan.Steps[1])).To(Equal("blue/green step"))
@@ -65,7 +65,7 @@ func TestPlanBlueGreen(t *testing.T) {
 }
 
 func TestNextBlueGreenAction(t *testing.T) {
-	plan := PlanBlueGreen(bgStrategy, false)
+	plan := PlanBlueGreen(bgStrategy, false, nil)
 	notCreated := blueGreen(1, t0, 0, 0)
 	notCreated.New, notCreated.State = nil, nil
 	finalizing := blueGreen(3, t0, 10, 10)

@@ -128,6 +128,11 @@ func (x *execution) refuse() {
 
 // execute runs the steps of the execution the spec asks for.
 func (x *execution) execute(ctx context.Context) stage {
+	if gates := BeforeDeploymentConditions(x.rollout.Spec.BeforeDeploymentWebhooks); len(gates) > 0 && x.rollout.Status.StartedAt == nil {
+		if s, stop := x.beforeDeployment(ctx, gates); stop {
+			return s
+		}
+	}
 	views, objs, err := x.observe(ctx)
 	if err != nil {
 		return stage{err: err}
@@ -145,16 +150,17 @@ func (x *execution) execute(ctx context.Context) stage {
 	if startedAt.IsZero() {
 		startedAt = x.now
 	}
-	in := ExecutionInput{Now: x.now, StartedAt: startedAt, Timeout: x.timeout, Decisions: x.rollout.Spec.Decisions, Workloads: views}
+	in := ExecutionInput{Now: x.now, StartedAt: startedAt, Timeout: x.timeout, Decisions: strategyDecisions(x.rollout.Spec.Decisions), Workloads: views}
 	in.Plan = PlanSteps(x.rollout.Spec.Strategy, in.FirstDeployment())
 	in.SplitTraffic = x.traffic.SplitsTraffic()
 	bluegreen := x.rollout.Spec.Strategy.BlueGreen != nil
 	var bgPlan BlueGreenPlan
 	if bluegreen {
-		bgPlan = PlanBlueGreen(x.rollout.Spec.Strategy.BlueGreen, in.FirstDeployment())
+		after := AfterDeploymentConditions(x.rollout.Spec.AfterDeployment, x.rollout.Spec.AfterDeploymentWebhooks)
+		bgPlan = PlanBlueGreen(x.rollout.Spec.Strategy.BlueGreen, in.FirstDeployment(), after)
 		in.Plan = bgPlan.Steps
 	} else {
-		in.Plan = append(in.Plan, AfterDeploymentSteps(x.rollout.Spec.AfterDeployment)...)
+		in.Plan = append(in.Plan, AfterDeploymentSteps(x.rollout.Spec.AfterDeployment, x.rollout.Spec.AfterDeploymentWebhooks)...)
 	}
 	total := int32(len(in.Plan))
 

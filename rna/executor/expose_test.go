@@ -81,7 +81,7 @@ func TestBlueGreenPreviews(t *testing.T) {
 	plan := PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{ActiveService: "app", PreviewService: "app-preview",
 		RedirectTrafficAfter:    []deployv1alpha1.BlueGreenCondition{approvalCondition(), exposeCondition(30, "app-preview", "api")},
 		ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app")},
-	}, false)
+	}, false, nil)
 	redirect := []deployv1alpha1.PreviewLink{
 		{Service: "app-preview", Namespace: "app", ExpiresAt: at(30 * time.Minute), Step: "redirectTrafficAfter[1]"},
 		{Service: "api", Namespace: "app", ExpiresAt: at(30 * time.Minute), Step: "redirectTrafficAfter[1]"}}
@@ -103,7 +103,7 @@ func TestBlueGreenPreviews(t *testing.T) {
 			NewWithT(t).Expect(newPreviews(blueGreenExposures(plan, tt.reached), tt.existing, "app", now)).To(Equal(tt.want))
 		})
 	}
-	NewWithT(t).Expect(blueGreenExposures(PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "web")}}, true), 1)).To(BeEmpty(), "a first deployment has no conditions")
+	NewWithT(t).Expect(blueGreenExposures(PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "web")}}, true, nil), 1)).To(BeEmpty(), "a first deployment has no conditions")
 }
 
 func TestExposeRunner(t *testing.T) {
@@ -133,7 +133,7 @@ func TestExposeRunner(t *testing.T) {
 func TestBlueGreenWithExposeServices(t *testing.T) {
 	g := NewWithT(t)
 	plan := PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{ActiveService: "app",
-		RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app-preview"), approvalCondition()}}, false)
+		RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app-preview"), approvalCondition()}}, false, nil)
 	g.Expect(plan.Redirect[0].Kind).To(Equal(ConditionExposeServices))
 	g.Expect(unsupportedConditions(&deployv1alpha1.BlueGreenStrategy{ActiveService: "app",
 		RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app-preview")}}, DefaultConditionRunners())).To(Succeed())
@@ -146,7 +146,7 @@ func TestBlueGreenWithExposeServices(t *testing.T) {
 		State: rolloutv1alpha1.ConditionPassed, Message: "preview links to app-preview for 5m"}))
 
 	onlyExpose := PlanBlueGreen(&deployv1alpha1.BlueGreenStrategy{ActiveService: "app",
-		RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app-preview")}}, false)
+		RedirectTrafficAfter: []deployv1alpha1.BlueGreenCondition{exposeCondition(0, "app-preview")}}, false, nil)
 	act = NextBlueGreenAction(context.Background(), input(t0.Add(5*time.Second), onlyExpose.Steps, nil, blueGreen(1, t0, 10, 10)), onlyExpose, DefaultConditionRunners())
 	g.Expect(act.Outcome).To(Equal(OutcomeFinalize), "with nothing else to wait for, the switch and the shut-down follow in the same pass")
 }

@@ -1,11 +1,13 @@
 package executor
 
 import (
+	"slices"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	"github.com/aurora-cd/aurora/api/meta"
 	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
 )
@@ -70,7 +72,8 @@ func setRollingBack(r *rolloutv1alpha1.Rollout, reason, why string, now time.Tim
 	r.Status.Message = "rolling back: " + why
 }
 
-// setStarted records the start of an execution at now.
+// setStarted records the start of an execution at now: its analysis runs and webhook calls start
+// afresh, those of the Rollout's beforeDeployment gates (which passed before it) kept.
 func setStarted(r *rolloutv1alpha1.Rollout, canary, stable string, totalSteps int32, startedAt time.Time) {
 	t := metav1.NewTime(startedAt)
 	r.Status.StartedAt = &t
@@ -82,7 +85,9 @@ func setStarted(r *rolloutv1alpha1.Rollout, canary, stable string, totalSteps in
 	r.Status.Weight = 0
 	r.Status.WaitingFor = ""
 	r.Status.Phase = rolloutv1alpha1.PhaseProgressing
-	r.Status.Analysis, r.Status.Webhooks = nil, nil
+	// The calls of the beforeDeployment gates stay: they passed before this start.
+	r.Status.Analysis = nil
+	r.Status.Webhooks = slices.DeleteFunc(r.Status.Webhooks, func(c deployv1alpha1.WebhookCall) bool { return !isBeforeDeploymentGate(c.Gate) })
 }
 
 // setRunning records the outcome of a pass of a running execution.

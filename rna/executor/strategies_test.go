@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -246,6 +247,56 @@ var _ = Describe("Metric analysis with a real Prometheus", Ordered, func() {
 		Eventually(func() podCount { return podsOf(ctx, ns, blue) }).Should(Equal(podCount{}))
 	}, SpecTimeout(4*time.Minute))
 
+	It("runs a blue/green afterDeployment analysis gate after the switch, and rolls back to the old version, which still runs, when it fails", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "after-bluegreen-fail")
+		blue := deployFirstBlueGreen(ctx, ns, "potato-facts:v1")
+		active := recordHistory(ctx, serviceGVK, ns, app, selectedVersion)
+		exporter.set("potato-facts:bg-after-unhealthy", 0.5)
+		r := withAnalysis(blueGreenRollout(ns, "green", blueGreenManifests("potato-facts:bg-after-unhealthy"), deployv1alpha1.BlueGreenStrategy{
+			ActiveService: app, PreviewService: app + "-preview"}))
+		r.Spec.AfterDeployment = []rolloutv1alpha1.AfterDeploymentAnalysis{{Index: 1, Analysis: *analysisStep(deployv1alpha1.Automatic).Analysis}}
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		key := client.ObjectKeyFromObject(r)
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		reportDuration("blue/green with a failing afterDeployment analysis gate (2 runs of 2s), creation to RolledBack", time.Since(began))
+		green := r.Status.CanaryRevision
+		Expect(r.Status.Message).To(Equal("afterDeployment[1] failed at step 3/3: analysis of afterDeployment[1] failed: " +
+			"query errorRate averaged 0.5 above upperLimit 0.1 over 2 runs"))
+		Expect(r.Status.Analysis).To(HaveLen(2))
+		Expect(r.Status.Analysis).To(HaveEach(And(HaveField("Gate", "afterDeployment[1]"), HaveField("Query", "errorRate"),
+			HaveField("Verdict", deployv1alpha1.VerdictFail), HaveField("Value", "0.5"), HaveField("Rendered", ContainSubstring(`replica_set="`+green+`"`)))))
+		Expect(r.Status.BlueGreen.Conditions).To(ConsistOf(And(HaveField("Gate", "afterDeployment[1]"), HaveField("Kind", "analysis"),
+			HaveField("State", rolloutv1alpha1.ConditionFailed))))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(blue)), "the active Service is back on the old version")
+		Expect(active.history()).To(Equal([]string{blue, green, blue}), "the gate ran while the active Service selected the new version")
+		Eventually(func() podCount { return podsOf(ctx, ns, green) }).Should(Equal(podCount{}))
+		Expect(podsOf(ctx, ns, blue)).To(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("finishes a blue/green whose afterDeployment analysis gate passes, beside its shutDownOldVersionAfter conditions", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "after-bluegreen-ok")
+		blue := deployFirstBlueGreen(ctx, ns, "potato-facts:v1")
+		exporter.set("potato-facts:bg-after-healthy", 0.01)
+		r := withAnalysis(blueGreenRollout(ns, "green", blueGreenManifests("potato-facts:bg-after-healthy"), deployv1alpha1.BlueGreenStrategy{
+			ActiveService: app, PreviewService: app + "-preview",
+			ShutDownOldVersionAfter: []deployv1alpha1.BlueGreenCondition{{Pause: &deployv1alpha1.PauseStep{Duration: ptr.To[int32](1), Unit: deployv1alpha1.Seconds}}}}))
+		r.Spec.AfterDeployment = []rolloutv1alpha1.AfterDeploymentAnalysis{{Index: 0, Analysis: *analysisStep(deployv1alpha1.Automatic).Analysis}}
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+		r = waitForPhase(ctx, client.ObjectKeyFromObject(r), 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		Expect(r.Status.Analysis).To(HaveLen(2))
+		Expect(r.Status.Analysis).To(HaveEach(And(HaveField("Gate", "afterDeployment[0]"), HaveField("Verdict", deployv1alpha1.VerdictPass), HaveField("Value", "0.01"))))
+		Expect(r.Status.BlueGreen.Conditions).To(ConsistOf(
+			And(HaveField("Gate", "shutDownOldVersionAfter[0]"), HaveField("State", rolloutv1alpha1.ConditionPassed)),
+			And(HaveField("Gate", "afterDeployment[0]"), HaveField("State", rolloutv1alpha1.ConditionPassed))))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(r.Status.CanaryRevision)))
+		Eventually(func() podCount { return podsOf(ctx, ns, blue) }).Should(Equal(podCount{}))
+		Expect(podsOf(ctx, ns, r.Status.CanaryRevision)).To(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
 	It("fails the analysis with a clear message when the provider is unknown", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "analysis-noprovider")
 		deployFirstVersion(ctx, ns, 2, "potato-facts:v1")
@@ -345,6 +396,167 @@ var _ = Describe("runWebhook steps", func() {
 		Expect(r.Status.Webhooks).To(ConsistOf(HaveField("Phase", deployv1alpha1.WebhookTimedOut)))
 		Expect(rcv.received()).To(HaveLen(1))
 		Eventually(func() podCount { return podsOf(ctx, ns, stable) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	// afterWebhookRollout moves the webhook of webhookRollout from the strategy into an
+	// afterDeployment gate (index 2) whose webhook the agent calls: networkMode remoteNetworkAgent.
+	afterWebhookRollout := func(r *rolloutv1alpha1.Rollout) *rolloutv1alpha1.Rollout {
+		steps := r.Spec.Strategy.Canary.Steps
+		r.Spec.AfterDeploymentWebhooks = []rolloutv1alpha1.AfterDeploymentWebhook{{Index: 2, RunWebhook: *steps[len(steps)-1].RunWebhook}}
+		r.Spec.Strategy.Canary.Steps = steps[:len(steps)-1]
+		r.Spec.Webhooks[0].NetworkMode = deployv1alpha1.NetworkModeRemoteNetworkAgent
+		return r
+	}
+
+	It("calls an afterDeployment remoteNetworkAgent webhook gate at 100% and succeeds after its callback", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "after-webhook-ok")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		var key client.ObjectKey
+		var atCall podCount
+		rcv := &webhookReceiver{onCall: func(req webhookRequest) {
+			defer GinkgoRecover()
+			atCall = podsOf(ctx, ns, stable)
+			decideWithReason(ctx, key, "callback-ok", "afterDeployment[2]", deployv1alpha1.DecisionApprove, "smoke tests **passed**")
+		}}
+		srv := tlsServer(rcv)
+		r := afterWebhookRollout(webhookRollout(ns, "after-hook-ok", srv.URL, 600, "potato-facts:after-hook-ok"))
+		key = client.ObjectKeyFromObject(r)
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		reportDuration("canary 50% → 100% → afterDeployment webhook with an immediate callback, creation to Succeeded", time.Since(began))
+		Expect(r.Status.TotalSteps).To(BeEquivalentTo(3), "50%, 100%, then the gate")
+		Expect(atCall).To(Equal(podCount{}), "the gate is called once the new version runs at 100%")
+		calls := rcv.received()
+		Expect(calls).To(HaveLen(1), "called once")
+		Expect(calls[0].Path).To(Equal("/run/smoke"))
+		Expect(calls[0].Authorization).To(Equal("Bearer s3cr3t-token"), "secrets resolve from the executor's configuration namespace")
+		Expect(calls[0].Body).To(Equal(map[string]string{"callbackUri": "https://api.aurora.example/webhooks/after-hook-ok/staging/afterDeployment%5B2%5D",
+			"version": r.Status.CanaryRevision, "env": "staging"}))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Gate", "afterDeployment[2]"), HaveField("Name", "integration-tests"),
+			HaveField("Phase", deployv1alpha1.WebhookSucceeded), HaveField("Attempts", BeEquivalentTo(1)),
+			HaveField("StatusCode", BeEquivalentTo(202)), HaveField("Message", "smoke tests **passed**"))))
+		Eventually(func() podCount { return podsOf(ctx, ns, r.Status.CanaryRevision) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("rolls a blue/green back to the old version when its afterDeployment remoteNetworkAgent webhook gate fails", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "after-webhook-bg")
+		blue := deployFirstBlueGreen(ctx, ns, "potato-facts:v1")
+		active := recordHistory(ctx, serviceGVK, ns, app, selectedVersion)
+		var key client.ObjectKey
+		var selectedAtCall map[string]string
+		rcv := &webhookReceiver{onCall: func(req webhookRequest) {
+			defer GinkgoRecover()
+			selectedAtCall = selectorOf(ctx, ns, app)
+			// {"success": false, "mdMessage": ...}: a rollback with the message as reason.
+			decideWithReason(ctx, key, "callback-fail", "", deployv1alpha1.DecisionRollback, "3 smoke tests failed")
+		}}
+		srv := tlsServer(rcv)
+		hooked := afterWebhookRollout(webhookRollout(ns, "green", srv.URL, 600, "unused"))
+		r := blueGreenRollout(ns, "green", blueGreenManifests("potato-facts:bg-after-hook"), deployv1alpha1.BlueGreenStrategy{ActiveService: app, PreviewService: app + "-preview"})
+		r.Spec.CallbackBaseURI, r.Spec.Webhooks, r.Spec.AfterDeploymentWebhooks = hooked.Spec.CallbackBaseURI, hooked.Spec.Webhooks, hooked.Spec.AfterDeploymentWebhooks
+		key = client.ObjectKeyFromObject(r)
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseRolledBack), r.Status.Message)
+		green := r.Status.CanaryRevision
+		Expect(r.Status.Message).To(Equal("rolled back by decision callback-fail at step 3/3: 3 smoke tests failed"))
+		Expect(selectedAtCall).To(Equal(pinned(green)), "the gate is called once the active Service selects the new version")
+		Expect(rcv.received()).To(HaveLen(1))
+		Expect(rcv.received()[0].Body).To(HaveKeyWithValue("callbackUri", "https://api.aurora.example/webhooks/green/staging/afterDeployment%5B2%5D"))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Gate", "afterDeployment[2]"), HaveField("Phase", deployv1alpha1.WebhookFailed),
+			HaveField("Message", "3 smoke tests failed"))))
+		Expect(selectorOf(ctx, ns, app)).To(Equal(pinned(blue)), "the active Service is back on the old version")
+		Expect(active.history()).To(Equal([]string{blue, green, blue}))
+		Eventually(func() podCount { return podsOf(ctx, ns, green) }).Should(Equal(podCount{}))
+		Expect(podsOf(ctx, ns, blue)).To(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	// beforeWebhookRollout moves the webhook of webhookRollout from the strategy into a
+	// beforeDeployment gate (index 1) whose webhook the agent calls, and adds a ConfigMap to the
+	// manifests: nothing of it may be applied before the gate passed.
+	beforeWebhookRollout := func(r *rolloutv1alpha1.Rollout) *rolloutv1alpha1.Rollout {
+		steps := r.Spec.Strategy.Canary.Steps
+		r.Spec.BeforeDeploymentWebhooks = []rolloutv1alpha1.BeforeDeploymentWebhook{{Index: 1, RunWebhook: *steps[len(steps)-1].RunWebhook}}
+		r.Spec.Strategy.Canary.Steps = steps[:len(steps)-1]
+		r.Spec.Webhooks[0].NetworkMode = deployv1alpha1.NetworkModeRemoteNetworkAgent
+		r.Spec.Manifests = append(r.Spec.Manifests, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {color: green}\n")
+		return r
+	}
+	// applied lists what of the Rollout a namespace holds: its ReplicaSets and whether ConfigMap
+	// settings exists.
+	applied := func(ctx SpecContext, ns string) []string {
+		GinkgoHelper()
+		rss := &appsv1.ReplicaSetList{}
+		Expect(k8sClient.List(ctx, rss, client.InNamespace(ns))).To(Succeed())
+		var out []string
+		for _, rs := range rss.Items {
+			out = append(out, "ReplicaSet/"+rs.Name)
+		}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings"}, &corev1.ConfigMap{}); err == nil {
+			out = append(out, "ConfigMap/settings")
+		}
+		return out
+	}
+
+	It("calls a beforeDeployment remoteNetworkAgent webhook gate before it applies anything, and deploys after its callback", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "before-webhook-ok")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		var key client.ObjectKey
+		var atCall []string
+		rcv := &webhookReceiver{onCall: func(req webhookRequest) {
+			defer GinkgoRecover()
+			atCall = applied(ctx, ns)
+			decideWithReason(ctx, key, "callback-ok", "beforeDeployment[1]", deployv1alpha1.DecisionApprove, "change ticket CHG-42 approved")
+		}}
+		srv := tlsServer(rcv)
+		r := beforeWebhookRollout(webhookRollout(ns, "before-hook-ok", srv.URL, 600, "potato-facts:before-hook-ok"))
+		key = client.ObjectKeyFromObject(r)
+		began := time.Now()
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseSucceeded), r.Status.Message)
+		reportDuration("beforeDeployment webhook with an immediate callback → canary 50% → 100%, creation to Succeeded", time.Since(began))
+		Expect(atCall).To(Equal([]string{"ReplicaSet/" + stable}), "nothing of the Rollout is applied before the gate passed")
+		calls := rcv.received()
+		Expect(calls).To(HaveLen(1), "called once")
+		Expect(calls[0].Authorization).To(Equal("Bearer s3cr3t-token"), "secrets resolve from the executor's configuration namespace")
+		Expect(calls[0].Body).To(Equal(map[string]string{"callbackUri": "https://api.aurora.example/webhooks/before-hook-ok/staging/beforeDeployment%5B1%5D",
+			"version": r.Status.CanaryRevision, "env": "staging"}))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Gate", "beforeDeployment[1]"), HaveField("Phase", deployv1alpha1.WebhookSucceeded),
+			HaveField("Attempts", BeEquivalentTo(1)), HaveField("Message", "change ticket CHG-42 approved"))))
+		Expect(r.Status.TotalSteps).To(BeEquivalentTo(2), "the strategy's steps alone")
+		Expect(applied(ctx, ns)).To(ContainElement("ConfigMap/settings"))
+		Eventually(func() podCount { return podsOf(ctx, ns, r.Status.CanaryRevision) }).Should(Equal(podCount{Total: 4, Ready: 4}))
+	}, SpecTimeout(4*time.Minute))
+
+	It("applies nothing and ends Failed when a beforeDeployment remoteNetworkAgent webhook gate fails", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "before-webhook-fail")
+		stable := deployFirstVersion(ctx, ns, 4, "potato-facts:v1")
+		var key client.ObjectKey
+		rcv := &webhookReceiver{onCall: func(req webhookRequest) {
+			defer GinkgoRecover()
+			// {"success": false, "mdMessage": ...}: a rollback with the message as its reason.
+			decideWithReason(ctx, key, "callback-fail", "", deployv1alpha1.DecisionRollback, "change freeze until Monday")
+		}}
+		srv := tlsServer(rcv)
+		r := beforeWebhookRollout(webhookRollout(ns, "before-hook-fail", srv.URL, 600, "potato-facts:before-hook-fail"))
+		key = client.ObjectKeyFromObject(r)
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
+
+		r = waitForPhase(ctx, key, 2*time.Minute, rolloutv1alpha1.PhaseSucceeded, rolloutv1alpha1.PhaseRolledBack, rolloutv1alpha1.PhaseFailed)
+		Expect(r.Status.Phase).To(Equal(rolloutv1alpha1.PhaseFailed), r.Status.Message)
+		Expect(r.Status.Message).To(Equal("rolled back by decision callback-fail before the deployment: change freeze until Monday"))
+		Expect(conditionReason(r, "Stalled")).To(Equal("True/" + executor.ReasonBeforeDeploymentFailed))
+		Expect(r.Status.Webhooks).To(ConsistOf(And(HaveField("Gate", "beforeDeployment[1]"), HaveField("Phase", deployv1alpha1.WebhookFailed),
+			HaveField("Message", "change freeze until Monday"))))
+		Expect(r.Status.CanaryRevision).To(BeEmpty())
+		Consistently(func() []string { return applied(ctx, ns) }).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal([]string{"ReplicaSet/" + stable}))
+		Expect(podsOf(ctx, ns, stable)).To(Equal(podCount{Total: 4, Ready: 4}))
 	}, SpecTimeout(4*time.Minute))
 
 	It("retries a failing call retryCount times, then rolls back", func(ctx SpecContext) {

@@ -122,3 +122,74 @@ var _ = Describe("A runWebhook step through the whole system", func() {
 		Entry("failure rolls back", SpecTimeout(5*time.Minute), false, deployv1alpha1.StateRolledBack, map[string]int{"v1": 4}),
 	)
 })
+
+var _ = Describe("An afterDeployment webhook gate through an agent", func() {
+	DescribeTable("the agent calls it once the blue/green switched, and the callback's Judgment finishes or rolls back the target",
+		func(ctx SpecContext, success bool, state deployv1alpha1.DeploymentState, pods map[string]int, activeTag string) {
+			application := "bg-gated-" + map[bool]string{true: "ok", false: "fail"}[success]
+			manifest := func(tag string) string {
+				return app(application, tag, 2, false) + services(application, application, application+"-preview")
+			}
+			strategy := deployv1alpha1.Strategy{BlueGreen: &deployv1alpha1.BlueGreenStrategy{ActiveService: application, PreviewService: application + "-preview"}}
+			v1 := deployment(application+"-v1", application, manifest("v1"), strategy, "staging")
+			Expect(env.CloudClient.Create(ctx, v1)).To(Succeed())
+			waitState(ctx, v1, deployv1alpha1.StateSucceeded, 2*time.Minute)
+			blue := versionOf(ctx, "staging", application, "v1")
+
+			rcv := &callbackReceiver{success: success, message: "smoke tests inside the cluster's network: " + map[bool]string{true: "passed", false: "2 failed"}[success]}
+			url := startCallbackReceiver(rcv)
+			v2 := deployment(application+"-v2", application, manifest("v2"), strategy, "staging")
+			v2.Spec.Webhooks = []deployv1alpha1.Webhook{{Name: "smoke", Method: "POST", URITemplate: url + "/smoke", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent,
+				BodyTemplate: &deployv1alpha1.BodyTemplate{Inline: `{"callbackUri": "{{armory.callbackUri}}"}`}}}
+			v2.Spec.Targets["staging"] = deployv1alpha1.Target{Account: "staging", Namespace: application, Strategy: "main", Constraints: &deployv1alpha1.Constraints{
+				AfterDeployment: []deployv1alpha1.AfterDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "smoke"}}}}}
+			Expect(env.CloudClient.Create(ctx, v2)).To(Succeed())
+			waitState(ctx, v2, state, 3*time.Minute)
+			expectPods(ctx, "staging", application, pods)
+
+			Expect(rcv.received()).To(ConsistOf(callbackAPIURL+"/webhooks/"+v2.Name+"/staging/afterDeployment%5B0%5D"), "called once, by the agent")
+			t := targetStatus(v2, "staging")
+			Expect(t.Webhooks).To(ConsistOf(And(HaveField("Gate", "afterDeployment[0]"), HaveField("Name", "smoke"), HaveField("Message", rcv.message))))
+			want := versionOf(ctx, "staging", application, activeTag)
+			Expect(selects(ctx, "staging", application, application)).To(Equal(want))
+			if !success {
+				Expect(want).To(Equal(blue))
+				Expect(t.Message).To(ContainSubstring(rcv.message))
+			}
+		},
+		Entry("success finishes", SpecTimeout(6*time.Minute), true, deployv1alpha1.StateSucceeded, map[string]int{"v2": 2}, "v2"),
+		Entry("failure switches the active Service back to the old version and removes the new one", SpecTimeout(6*time.Minute), false,
+			deployv1alpha1.StateRolledBack, map[string]int{"v1": 2}, "v1"),
+	)
+})
+
+var _ = Describe("A beforeDeployment webhook gate through an agent", func() {
+	DescribeTable("the agent calls it before the Rollout applies anything, and the callback's Judgment starts the deployment or fails the target",
+		func(ctx SpecContext, success bool, state deployv1alpha1.DeploymentState, pods map[string]int) {
+			application := "gated-before-" + map[bool]string{true: "ok", false: "fail"}[success]
+			v1 := deployment(application+"-v1", application, app(application, "v1", 2, false), canary(100), "staging")
+			Expect(env.CloudClient.Create(ctx, v1)).To(Succeed())
+			waitState(ctx, v1, deployv1alpha1.StateSucceeded, 2*time.Minute)
+
+			rcv := &callbackReceiver{success: success, message: "change ticket " + map[bool]string{true: "approved", false: "refused: change freeze"}[success]}
+			url := startCallbackReceiver(rcv)
+			v2 := deployment(application+"-v2", application, app(application, "v2", 2, false), canary(50), "staging")
+			v2.Spec.Webhooks = []deployv1alpha1.Webhook{{Name: "ticket", Method: "POST", URITemplate: url + "/ticket", NetworkMode: deployv1alpha1.NetworkModeRemoteNetworkAgent,
+				BodyTemplate: &deployv1alpha1.BodyTemplate{Inline: `{"callbackUri": "{{armory.callbackUri}}"}`}}}
+			v2.Spec.Targets["staging"] = deployv1alpha1.Target{Account: "staging", Namespace: application, Strategy: "main", Constraints: &deployv1alpha1.Constraints{
+				BeforeDeployment: []deployv1alpha1.BeforeDeploymentStep{{RunWebhook: &deployv1alpha1.RunWebhookStep{Name: "ticket"}}}}}
+			Expect(env.CloudClient.Create(ctx, v2)).To(Succeed())
+			waitState(ctx, v2, state, 3*time.Minute)
+			expectPods(ctx, "staging", application, pods)
+
+			Expect(rcv.received()).To(ConsistOf(callbackAPIURL+"/webhooks/"+v2.Name+"/staging/beforeDeployment%5B0%5D"), "called once, by the agent")
+			t := targetStatus(v2, "staging")
+			Expect(t.Webhooks).To(ConsistOf(And(HaveField("Gate", "beforeDeployment[0]"), HaveField("Name", "ticket"), HaveField("Message", rcv.message))))
+			if !success {
+				Expect(t.Message).To(ContainSubstring(rcv.message))
+			}
+		},
+		Entry("success deploys", SpecTimeout(6*time.Minute), true, deployv1alpha1.StateSucceeded, map[string]int{"v2": 2}),
+		Entry("failure fails the target with nothing applied", SpecTimeout(6*time.Minute), false, deployv1alpha1.StateFailed, map[string]int{"v1": 2}),
+	)
+})

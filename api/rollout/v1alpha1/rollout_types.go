@@ -97,6 +97,17 @@ type RolloutSpec struct {
 	// +required
 	Strategy deployv1alpha1.Strategy `json:"strategy"`
 
+	// beforeDeploymentWebhooks are the target's constraints.beforeDeployment runWebhook gates whose
+	// webhook has networkMode remoteNetworkAgent, in order: the agent's executor calls them (from
+	// inside the target's network) before it applies anything, all in parallel, and starts the
+	// strategy once every one passed; a failed one ends the Rollout Failed with nothing applied.
+	// Their gate is beforeDeployment[<index in constraints.beforeDeployment>]. Other beforeDeployment
+	// gates stay with the Deployment controller, which creates the Rollout once they passed.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	BeforeDeploymentWebhooks []BeforeDeploymentWebhook `json:"beforeDeploymentWebhooks,omitempty"`
+
 	// afterDeployment are the target's constraints.afterDeployment analysis gates, in order: the
 	// executor runs them once the strategy reached 100% and before the Rollout succeeds, as analysis
 	// steps whose gate is afterDeployment[<index in constraints.afterDeployment>]. Gates of other
@@ -106,11 +117,23 @@ type RolloutSpec struct {
 	// +listType=atomic
 	AfterDeployment []AfterDeploymentAnalysis `json:"afterDeployment,omitempty"`
 
+	// afterDeploymentWebhooks are the target's constraints.afterDeployment runWebhook gates whose
+	// webhook has networkMode remoteNetworkAgent, in order: the agent's executor calls them (from
+	// inside the target's network) once the strategy reached 100% and before the Rollout succeeds,
+	// as runWebhook steps whose gate is afterDeployment[<index in constraints.afterDeployment>],
+	// beside the afterDeployment analysis gates. Webhook gates with networkMode direct stay with the
+	// Deployment controller and are not listed.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	AfterDeploymentWebhooks []AfterDeploymentWebhook `json:"afterDeploymentWebhooks,omitempty"`
+
 	// analysis holds the queries that the strategy's analysis steps and afterDeployment gates name.
 	// +optional
 	Analysis *deployv1alpha1.AnalysisConfig `json:"analysis,omitempty"`
 
-	// webhooks are the webhooks that the strategy's runWebhook steps name.
+	// webhooks are the webhooks that the strategy's runWebhook steps, beforeDeploymentWebhooks and
+	// afterDeploymentWebhooks name.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
@@ -379,4 +402,28 @@ type AfterDeploymentAnalysis struct {
 	Index int32 `json:"index"`
 	// analysis is the gate's analysis, as in deploy.yml.
 	Analysis deployv1alpha1.AnalysisStep `json:"analysis"`
+}
+
+// AfterDeploymentWebhook is a runWebhook gate of a target's constraints.afterDeployment whose
+// webhook has networkMode remoteNetworkAgent, called by the executor at the end of the Rollout.
+type AfterDeploymentWebhook struct {
+	// index is the gate's index in the target's constraints.afterDeployment: its gate name is
+	// afterDeployment[<index>].
+	// +kubebuilder:validation:Minimum=0
+	Index int32 `json:"index"`
+	// runWebhook is the gate's runWebhook, as in deploy.yml; the webhook it names is in
+	// spec.webhooks.
+	RunWebhook deployv1alpha1.RunWebhookStep `json:"runWebhook"`
+}
+
+// BeforeDeploymentWebhook is a runWebhook gate of a target's constraints.beforeDeployment whose webhook
+// has networkMode remoteNetworkAgent, called by the executor before the Rollout applies anything.
+type BeforeDeploymentWebhook struct {
+	// index is the gate's index in the target's constraints.beforeDeployment: its gate name is
+	// beforeDeployment[<index>].
+	// +kubebuilder:validation:Minimum=0
+	Index int32 `json:"index"`
+	// runWebhook is the gate's runWebhook, as in deploy.yml; the webhook it names is in
+	// spec.webhooks.
+	RunWebhook deployv1alpha1.RunWebhookStep `json:"runWebhook"`
 }
