@@ -31,38 +31,16 @@ func newAgentCommand() *cobra.Command {
 }
 
 func newAgentsListCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List the agents of the tenant and whether they are connected",
-		Example: "  aurora agents list\n  aurora agents list -o json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
-			if err != nil {
-				return err
-			}
-			agents, err := c.ConnectedAgents(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if agents == nil {
-				agents = []apiclient.ConnectedAgent{}
-			}
-			return printValue(cmd.OutOrStdout(), s.cfg.Output, agents, func(w io.Writer) error {
-				rows := make([][]string, len(agents))
-				for i, a := range agents {
-					rows[i] = []string{a.AgentIdentifier, fmt.Sprint(a.Connected), orDash(a.AgentVersion), orDash(a.ConnectedAtIso8601),
-						orDash(a.LastHeartbeatAtIso8601), orDash(a.HubInstanceUUID), orDash(a.ClientID)}
-				}
-				return table(w, []string{"AGENT", "CONNECTED", "VERSION", "CONNECTED AT", "LAST HEARTBEAT", "HUB", "CLIENT ID"}, rows)
-			})
+	return newListCommand(listing[apiclient.ConnectedAgent]{
+		short:   "List the agents of the tenant and whether they are connected",
+		example: "  aurora agents list\n  aurora agents list -o json",
+		fetch:   (*apiclient.Client).ConnectedAgents,
+		header:  []string{"AGENT", "CONNECTED", "VERSION", "CONNECTED AT", "LAST HEARTBEAT", "HUB", "CLIENT ID"},
+		row: func(a apiclient.ConnectedAgent) []string {
+			return []string{a.AgentIdentifier, fmt.Sprint(a.Connected), orDash(a.AgentVersion), orDash(a.ConnectedAtIso8601),
+				orDash(a.LastHeartbeatAtIso8601), orDash(a.HubInstanceUUID), orDash(a.ClientID)}
 		},
-	}
+	})
 }
 
 // agentInstallOptions are the flags of `aurora agent install`.

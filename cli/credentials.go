@@ -50,11 +50,7 @@ func newCredentialsCreateCommand() *cobra.Command {
 			if expiresIn > 0 {
 				req.ExpiresAtIso8601 = time.Now().Add(expiresIn).UTC().Format(time.RFC3339)
 			}
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
+			s, c, err := newAPISession(cmd)
 			if err != nil {
 				return err
 			}
@@ -80,37 +76,15 @@ func newCredentialsCreateCommand() *cobra.Command {
 }
 
 func newCredentialsListCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List the machine credentials of the tenant",
-		Example: "  aurora credentials list\n  aurora credentials list -o json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
-			if err != nil {
-				return err
-			}
-			creds, err := c.Credentials(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if creds == nil {
-				creds = []apiclient.Credential{}
-			}
-			return printValue(cmd.OutOrStdout(), s.cfg.Output, creds, func(w io.Writer) error {
-				rows := make([][]string, len(creds))
-				for i, c := range creds {
-					rows[i] = []string{c.Name, c.ClientID, strings.Join(c.Scopes, ","), orDash(c.CreatedBy), orDash(c.CreatedIso8601), orDash(c.ExpiresAtIso8601)}
-				}
-				return table(w, []string{"NAME", "CLIENT ID", "SCOPES", "CREATED BY", "CREATED", "EXPIRES"}, rows)
-			})
+	return newListCommand(listing[apiclient.Credential]{
+		short:   "List the machine credentials of the tenant",
+		example: "  aurora credentials list\n  aurora credentials list -o json",
+		fetch:   (*apiclient.Client).Credentials,
+		header:  []string{"NAME", "CLIENT ID", "SCOPES", "CREATED BY", "CREATED", "EXPIRES"},
+		row: func(c apiclient.Credential) []string {
+			return []string{c.Name, c.ClientID, strings.Join(c.Scopes, ","), orDash(c.CreatedBy), orDash(c.CreatedIso8601), orDash(c.ExpiresAtIso8601)}
 		},
-	}
+	})
 }
 
 func newCredentialsDeleteCommand() *cobra.Command {
@@ -121,11 +95,7 @@ func newCredentialsDeleteCommand() *cobra.Command {
 		Example: "  aurora credentials delete ci",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
+			s, c, err := newAPISession(cmd)
 			if err != nil {
 				return err
 			}

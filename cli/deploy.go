@@ -245,11 +245,7 @@ func newDeployStatusCommand() *cobra.Command {
 			if id == "" {
 				return fmt.Errorf("expected the deployment id as the argument (or -i)")
 			}
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
+			s, c, err := newAPISession(cmd)
 			if err != nil {
 				return err
 			}

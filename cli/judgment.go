@@ -41,11 +41,7 @@ func newJudgmentCommand(j judgmentCommand) *cobra.Command {
 			"  aurora deploy %[1]s potato-facts-x7k2p --target prod --gate 'steps[2]' --reason 'metrics look fine'", j.decision),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
+			s, c, err := newAPISession(cmd)
 			if err != nil {
 				return err
 			}

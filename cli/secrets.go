@@ -80,11 +80,7 @@ func newSecretsSetCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
+			s, c, err := newAPISession(cmd)
 			if err != nil {
 				return err
 			}
@@ -103,37 +99,13 @@ func newSecretsSetCommand() *cobra.Command {
 }
 
 func newSecretsListCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List the names of the tenant's secrets and when they were set (never their values)",
-		Example: "  aurora secrets list\n  aurora secrets list -o json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
-			if err != nil {
-				return err
-			}
-			secrets, err := c.Secrets(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if secrets == nil {
-				secrets = []apiclient.Secret{}
-			}
-			return printValue(cmd.OutOrStdout(), s.cfg.Output, secrets, func(w io.Writer) error {
-				rows := make([][]string, len(secrets))
-				for i, sec := range secrets {
-					rows[i] = []string{sec.Name, orDash(sec.UpdatedIso8601)}
-				}
-				return table(w, []string{"NAME", "UPDATED"}, rows)
-			})
-		},
-	}
+	return newListCommand(listing[apiclient.Secret]{
+		short:   "List the names of the tenant's secrets and when they were set (never their values)",
+		example: "  aurora secrets list\n  aurora secrets list -o json",
+		fetch:   (*apiclient.Client).Secrets,
+		header:  []string{"NAME", "UPDATED"},
+		row:     func(s apiclient.Secret) []string { return []string{s.Name, orDash(s.UpdatedIso8601)} },
+	})
 }
 
 func newSecretsDeleteCommand() *cobra.Command {
@@ -144,11 +116,7 @@ func newSecretsDeleteCommand() *cobra.Command {
 		Example: "  aurora secrets delete ciToken",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := newSession(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := s.client()
+			s, c, err := newAPISession(cmd)
 			if err != nil {
 				return err
 			}

@@ -37,6 +37,20 @@ func newSession(cmd *cobra.Command) (*session, error) {
 	return &session{cmd: cmd, cfg: cfg, configPath: path, http: hc, getenv: os.Getenv}, nil
 }
 
+// newAPISession returns the session of cmd and a client of the REST API that signs in with its
+// login.
+func newAPISession(cmd *cobra.Command) (*session, *apiclient.Client, error) {
+	s, err := newSession(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, c, nil
+}
+
 // loginPath is the cached login's file.
 func (s *session) loginPath() string { return apiclient.LoginPath(s.configPath) }
 
