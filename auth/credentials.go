@@ -68,9 +68,9 @@ func (m *MachineCredentials) Authenticate(ctx context.Context, clientID, secret 
 	if clientID == "" || secret == "" {
 		return nil, ErrInvalidClient
 	}
-	list := &iamv1alpha1.MachineCredentialList{}
-	if err := m.cache.List(ctx, list, client.MatchingFields{clientIDIndex: clientID}); err != nil {
-		return nil, fmt.Errorf("looking up client %s: %w", clientID, err)
+	list, err := m.lookUp(ctx, clientID)
+	if err != nil {
+		return nil, err
 	}
 	if len(list.Items) != 1 {
 		return nil, ErrInvalidClient // unknown, or (never by construction) ambiguous
@@ -111,6 +111,37 @@ func (m *MachineCredentials) Authenticate(ctx context.Context, clientID, secret 
 		c.ExpiresAt = &t
 	}
 	return c, nil
+}
+
+// cacheLagWait is how long a client id the cache does not know is looked for again: a credential
+// created a moment ago reaches the auth service's cache through a watch, and a CI job that creates a
+// credential and asks for a token at once must not be refused. An unknown client is refused after
+// it, which also slows down guessing.
+const cacheLagWait = 2 * time.Second
+
+// lookUp finds the credentials of clientID in the cache, looking again for up to cacheLagWait while
+// it finds none.
+func (m *MachineCredentials) lookUp(ctx context.Context, clientID string) (*iamv1alpha1.MachineCredentialList, error) {
+	list := &iamv1alpha1.MachineCredentialList{}
+	deadline := time.NewTimer(cacheLagWait)
+	defer deadline.Stop()
+	retry := time.NewTicker(cacheLagWait / 20)
+	defer retry.Stop()
+	for {
+		if err := m.cache.List(ctx, list, client.MatchingFields{clientIDIndex: clientID}); err != nil {
+			return nil, fmt.Errorf("looking up client %s: %w", clientID, err)
+		}
+		if len(list.Items) > 0 {
+			return list, nil
+		}
+		select {
+		case <-retry.C:
+		case <-deadline.C:
+			return list, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("looking up client %s: %w", clientID, ctx.Err())
+		}
+	}
 }
 
 // secretMatches reports whether secret matches the current hash or a rotated-out one still in its
