@@ -76,3 +76,19 @@ func TestGrantedScopes(t *testing.T) {
 		}
 	}
 }
+
+func TestMachineFailuresFromOneAddressDoNotLockOthersOut(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	l := newLimiter(RateLimits{RequestsPerSecond: 100, RequestBurst: 100, FailuresPerMinute: 1, FailureBurst: 3,
+		AddressFailuresPerMinute: 60, AddressFailureBurst: 100}, func() time.Time { return now })
+	const attacker, agent = "203.0.113.7", "10.0.0.5"
+	for range 3 {
+		l.recordFailure(machineAccount("ci", attacker), attacker)
+	}
+	if l.allowAttempt(machineAccount("ci", attacker), attacker) {
+		t.Error("the address that failed is not slowed down")
+	}
+	if !l.allowAttempt(machineAccount("ci", agent), agent) {
+		t.Error("another address's logins of the same credential are locked out")
+	}
+}

@@ -117,6 +117,14 @@ func (s *Service) authenticatePeopleClient(w http.ResponseWriter, addr, clientID
 	return c, true
 }
 
+// machineAccount is the failure budget of a machine credential's logins from one address. A
+// machine's client secret is random and long, so guessing it is hopeless and locking the credential
+// as a whole would only let anyone who knows its client id lock out the CI job or agent using it;
+// failures count per client id and address instead (and per address, in allowAttempt).
+func machineAccount(clientID, addr string) string {
+	return "client/" + clientID + "@" + addr
+}
+
 // clientCredentialsGrant issues a machine's token to a MachineCredential.
 func (s *Service) clientCredentialsGrant(w http.ResponseWriter, r *http.Request, form url.Values, clientID, secret string, basic bool) {
 	log := ctrl.Log.WithName("auth").WithName("token")
@@ -125,14 +133,15 @@ func (s *Service) clientCredentialsGrant(w http.ResponseWriter, r *http.Request,
 		writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client authentication is required (client_secret_basic or client_secret_post)", basic)
 		return
 	}
-	if !s.limiter.allowAttempt("client/"+clientID, addr) {
+	account := machineAccount(clientID, addr)
+	if !s.limiter.allowAttempt(account, addr) {
 		writeOAuthError(w, http.StatusTooManyRequests, errSlowDown, "too many failed attempts; retry later", basic)
 		return
 	}
 
 	client, err := s.opts.Credentials.Authenticate(r.Context(), clientID, secret)
 	if err != nil {
-		s.limiter.recordFailure("client/"+clientID, addr)
+		s.limiter.recordFailure(account, addr)
 		if errors.Is(err, ErrInvalidClient) {
 			log.Info("Refused a client", "clientID", clientID, "address", addr)
 			writeOAuthError(w, http.StatusUnauthorized, errInvalidClient, "client authentication failed", basic)
