@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,9 +115,14 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	}).WithContext(ctx).Should(Succeed())
 }, NodeTimeout(20*time.Minute))
 
+// serverClockAhead is how far ahead of the real time the auth services of the suite run: a spec
+// moves it to see what happens later (and moves it back).
+var serverClockAhead atomic.Int64
+
 // serverConfig is the auth service's configuration with the given master key.
 func serverConfig(key []byte) auth.ServerConfig {
 	return auth.ServerConfig{
+		Now:        func() time.Time { return time.Now().Add(time.Duration(serverClockAhead.Load())) },
 		Kubernetes: cluster.Config, Issuer: issuer, Audiences: []string{"aurora", "aurora-console"},
 		TokenLifetime: tokenLifetime, KeysNamespace: keysNamespace, KeysSecret: keysSecret, MasterKey: key,
 		TLS: serverTLS, RateLimits: auth.RateLimits{FailuresPerMinute: 1, FailureBurst: clientFailureBurst,

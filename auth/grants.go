@@ -32,8 +32,10 @@ const (
 	grantKindLabel = "auth.aurora.dev/grant"
 	userCodeLabel  = "auth.aurora.dev/user-code"
 	grantUserLabel = "auth.aurora.dev/user" // on refresh tokens: kubectl delete secret -l names a user's
-	grantDataKey   = "grant"
-	expiresAtKey   = "expiresAt"
+	// grantFamilyLabel is on refresh tokens: the login they were rotated from.
+	grantFamilyLabel = "auth.aurora.dev/family"
+	grantDataKey     = "grant"
+	expiresAtKey     = "expiresAt"
 )
 
 // ErrGrantNotFound means a token names no live grant: unknown, used, revoked or expired.
@@ -129,6 +131,37 @@ func (g *GrantStore) update(ctx context.Context, s *corev1.Secret, rec any) erro
 	}
 	s.Data[grantDataKey] = data
 	return g.c.Update(ctx, s)
+}
+
+// markSpent rewrites the grant s with rec and a new expiry, if nobody changed or removed it since
+// it was read: of two replicas spending one refresh token at once, exactly one succeeds. Anything
+// else is ErrGrantNotFound.
+func (g *GrantStore) markSpent(ctx context.Context, s *corev1.Secret, rec any, expires time.Time) error {
+	s.Data[expiresAtKey] = []byte(expires.UTC().Format(time.RFC3339))
+	err := g.update(ctx, s, rec)
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
+		return ErrGrantNotFound
+	default:
+		return fmt.Errorf("spending grant %s: %w", s.Name, err)
+	}
+}
+
+// removeFamily deletes every refresh token of a login and returns how many there were.
+func (g *GrantStore) removeFamily(ctx context.Context, family string) (int, error) {
+	list := &corev1.SecretList{}
+	if err := g.c.List(ctx, list, client.InNamespace(g.namespace),
+		client.MatchingLabels{grantKindLabel: string(grantRefresh), grantFamilyLabel: family}); err != nil {
+		return 0, fmt.Errorf("listing the refresh tokens of a login: %w", err)
+	}
+	for i := range list.Items {
+		if err := g.c.Delete(ctx, &list.Items[i]); err != nil && !apierrors.IsNotFound(err) {
+			return i, fmt.Errorf("revoking a refresh token of a login: %w", err)
+		}
+	}
+	return len(list.Items), nil
 }
 
 // remove deletes the grant s if nobody changed or removed it since it was read: of two replicas

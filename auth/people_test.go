@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
@@ -292,10 +294,40 @@ var _ = Describe("People", func() {
 		next := body["refresh_token"].(string)
 		Expect(next).NotTo(Equal(tok.RefreshToken))
 
-		By("refusing the spent refresh token")
+		By("keeping the spent refresh token, only to recognise its reuse")
+		spent := &corev1.Secret{}
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: keysNamespace, Name: refreshSecretName(tok.RefreshToken)}, spent)).To(Succeed())
+		login := spent.Labels["auth.aurora.dev/family"]
+		Expect(login).NotTo(BeEmpty())
+		Expect(string(spent.Data["grant"])).To(ContainSubstring(`"spentAt"`))
+
+		By("refusing the spent refresh token used again at once (two commands racing), without revoking the login")
 		code, body = refresh(tok.RefreshToken, "")
 		Expect(code).To(Equal(http.StatusBadRequest))
 		Expect(body).To(HaveKeyWithValue("error", "invalid_grant"))
+		Expect(body["error_description"]).To(ContainSubstring("a moment ago"))
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(spent), spent)).To(Succeed())
+
+		By("refusing the spent refresh token when it comes back later, and revoking every token of its login: a copy is in other hands")
+		serverClockAhead.Store(int64(time.Minute))
+		code, body = refresh(tok.RefreshToken, "")
+		serverClockAhead.Store(0)
+		Expect(code).To(Equal(http.StatusBadRequest))
+		Expect(body).To(HaveKeyWithValue("error", "invalid_grant"))
+		Expect(body["error_description"]).To(ContainSubstring("already used"))
+		code, body = refresh(next, "")
+		Expect(code).To(Equal(http.StatusBadRequest), "the successor of a reused token is revoked too")
+		Expect(body).To(HaveKeyWithValue("error", "invalid_grant"))
+		family := &corev1.SecretList{}
+		Expect(k8sClient.List(ctx, family, client.InNamespace(keysNamespace), client.MatchingLabels{"auth.aurora.dev/family": login})).To(Succeed())
+		Expect(family.Items).To(BeEmpty(), "no refresh token of the login is left")
+
+		By("a new login, switched to staging")
+		_, loc = consoleLogin(ctx, newPerson(), console.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "jane", password)
+		tok = must(console.Exchange(oauthContext(ctx), loc.Query().Get("code"), oauth2.VerifierOption(verifier)))
+		code, body = refresh(tok.RefreshToken, "staging")
+		Expect(code).To(Equal(http.StatusOK), "%v", body)
+		next = body["refresh_token"].(string)
 
 		By("keeping the tenant in the rotated token, and reading the person's roles again")
 		jane := &iamv1alpha1.User{}
@@ -450,3 +482,10 @@ var _ = Describe("People", func() {
 		Expect(claims.Principal.Scopes).To(Equal([]string{"api:organization:full"}))
 	})
 })
+
+// refreshSecretName is the name of the Secret that keeps a refresh token: its SHA-256, never the
+// token.
+func refreshSecretName(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "aurora-refresh-" + hex.EncodeToString(sum[:])[:48]
+}

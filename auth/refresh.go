@@ -1,9 +1,13 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -28,6 +32,17 @@ func (s *Service) refreshTokenGrant(w http.ResponseWriter, r *http.Request, form
 	}
 	if rec.ClientID != c.id {
 		writeOAuthError(w, http.StatusBadRequest, errInvalidGrant, "the refresh token was issued to another client", false)
+		return
+	}
+	if rec.SpentAt != nil {
+		if s.opts.Now().Sub(*rec.SpentAt) < refreshReuseLeeway {
+			writeOAuthError(w, http.StatusBadRequest, errInvalidGrant,
+				"the refresh token was used a moment ago; use the refresh token that use returned", false)
+			return
+		}
+		s.revokeReusedLogin(r, rec)
+		writeOAuthError(w, http.StatusBadRequest, errInvalidGrant,
+			"the refresh token was already used: every token of this login is revoked; log in again", false)
 		return
 	}
 	sess := rec.userSession
@@ -74,11 +89,49 @@ func (s *Service) refreshTokenGrant(w http.ResponseWriter, r *http.Request, form
 		writeOAuthError(w, http.StatusBadRequest, code, err.Error(), false)
 		return
 	}
-	if err := s.opts.Grants.remove(ctx, sec); err != nil {
+	if err := s.spendRefreshToken(ctx, sec, rec); err != nil {
 		writeOAuthError(w, http.StatusBadRequest, errInvalidGrant, "the refresh token was used at the same moment", false)
 		return
 	}
 	s.writeUserTokens(w, r, sess)
+}
+
+// refreshReuseLeeway is how long after its use a spent refresh token is refused without revoking
+// its login: two commands sharing one cached login may both refresh it at nearly the same time,
+// which is a race, not a theft.
+const refreshReuseLeeway = 30 * time.Second
+
+// spentRefreshRetention is how long a spent refresh token is kept to recognise its reuse.
+const spentRefreshRetention = 24 * time.Hour
+
+// spendRefreshToken marks the refresh token sec as spent, keeping it for spentRefreshRetention (at
+// most its own expiry) so that a second use is recognised as theft; a token of a login that has
+// no family (issued before families) is removed instead.
+func (s *Service) spendRefreshToken(ctx context.Context, sec *corev1.Secret, rec refreshGrant) error {
+	if rec.Family == "" {
+		return s.opts.Grants.remove(ctx, sec)
+	}
+	now := s.opts.Now()
+	keep := now.Add(spentRefreshRetention)
+	if exp, err := time.Parse(time.RFC3339, string(sec.Data[expiresAtKey])); err == nil && exp.Before(keep) {
+		keep = exp
+	}
+	rec.SpentAt = &now
+	return s.opts.Grants.markSpent(ctx, sec, rec, keep)
+}
+
+// revokeReusedLogin revokes every refresh token of the login of a spent refresh token presented
+// again: either the person or a thief holds a copy, and only a new login tells them apart (OAuth
+// 2.0 Security BCP, refresh token rotation).
+func (s *Service) revokeReusedLogin(r *http.Request, rec refreshGrant) {
+	log := ctrl.Log.WithName("auth")
+	n, err := s.opts.Grants.removeFamily(r.Context(), rec.Family)
+	if err != nil {
+		log.Error(err, "Revoking a login whose spent refresh token was used again failed", "user", rec.Identity.Name)
+		return
+	}
+	log.Info("A spent refresh token was used again; revoked every token of its login", "user", rec.Identity.Name,
+		"client", rec.ClientID, "address", remoteHost(r), "revoked", n)
 }
 
 // serveRevocation revokes a refresh token (RFC 7009). It answers 200 whether or not the token
@@ -107,8 +160,13 @@ func (s *Service) serveRevocation(w http.ResponseWriter, r *http.Request) {
 	var rec refreshGrant
 	sec, err := s.opts.Grants.get(r.Context(), grantRefresh, form.Get("token"), &rec)
 	if err == nil && rec.ClientID == c.id {
+		// Logging out ends the login: its spent tokens go too.
+		if rec.Family != "" {
+			_, err = s.opts.Grants.removeFamily(r.Context(), rec.Family)
+		}
 		_ = s.opts.Grants.remove(r.Context(), sec)
-	} else if err != nil && !errors.Is(err, ErrGrantNotFound) {
+	}
+	if err != nil && !errors.Is(err, ErrGrantNotFound) {
 		ctrl.Log.WithName("auth").Error(err, "Revoking a refresh token failed")
 		writeOAuthError(w, http.StatusServiceUnavailable, errServerError, "revoking the token failed; retry", basic)
 		return

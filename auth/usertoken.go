@@ -34,11 +34,17 @@ type userSession struct {
 	Nonce string `json:"nonce,omitempty"`
 	// AuthTime is when the person logged in.
 	AuthTime time.Time `json:"authTime"`
+	// Family names the login: every refresh token rotated from its first one carries it, so that
+	// the reuse of a spent one revokes them all.
+	Family string `json:"family,omitempty"`
 }
 
 // refreshGrant is a stored refresh token.
 type refreshGrant struct {
 	userSession
+	// SpentAt is when the token was exchanged for its successor. A spent token is kept (for
+	// spentRefreshRetention) only to recognise its reuse.
+	SpentAt *time.Time `json:"spentAt,omitempty"`
 }
 
 // idTokenClaims are the claims of an OpenID Connect ID token.
@@ -113,12 +119,18 @@ func (s *Service) issueUserTokens(ctx context.Context, sess userSession) (*token
 	resp := &tokenResponse{AccessToken: access, TokenType: "Bearer", Scope: claims.Scope, ExpiresIn: int64(s.opts.TokenLifetime / time.Second)}
 
 	sess.Environment = p.Environment
+	if sess.Family == "" {
+		if sess.Family, err = randomID(); err != nil {
+			return nil, err
+		}
+	}
 	refresh, err := randomToken("aur_rt_")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.opts.Grants.put(ctx, grantRefresh, refresh, map[string]string{grantUserLabel: userLabelValue(p.Name)},
-		refreshGrant{sess}, refreshExpiry(sess, now, s.opts.RefreshTokenLifetime, s.opts.UpstreamSessionLifetime)); err != nil {
+	labels := map[string]string{grantUserLabel: userLabelValue(p.Name), grantFamilyLabel: sess.Family}
+	if err := s.opts.Grants.put(ctx, grantRefresh, refresh, labels,
+		refreshGrant{userSession: sess}, refreshExpiry(sess, now, s.opts.RefreshTokenLifetime, s.opts.UpstreamSessionLifetime)); err != nil {
 		return nil, err
 	}
 	resp.RefreshToken = refresh
