@@ -138,14 +138,19 @@ func (g *GrantStore) update(ctx context.Context, s *corev1.Secret, rec any) erro
 // else is ErrGrantNotFound.
 func (g *GrantStore) markSpent(ctx context.Context, s *corev1.Secret, rec any, expires time.Time) error {
 	s.Data[expiresAtKey] = []byte(expires.UTC().Format(time.RFC3339))
-	err := g.update(ctx, s, rec)
+	return lostRace(g.update(ctx, s, rec), "spending", s.Name)
+}
+
+// lostRace maps what a write conditioned on the grant's resourceVersion returned: NotFound or
+// Conflict (another replica got there first) is ErrGrantNotFound, other errors are wrapped.
+func lostRace(err error, doing, name string) error {
 	switch {
 	case err == nil:
 		return nil
 	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
 		return ErrGrantNotFound
 	default:
-		return fmt.Errorf("spending grant %s: %w", s.Name, err)
+		return fmt.Errorf("%s grant %s: %w", doing, name, err)
 	}
 }
 
@@ -167,15 +172,7 @@ func (g *GrantStore) removeFamily(ctx context.Context, family string) (int, erro
 // remove deletes the grant s if nobody changed or removed it since it was read: of two replicas
 // using one code or refresh token at once, exactly one succeeds. Anything else is ErrGrantNotFound.
 func (g *GrantStore) remove(ctx context.Context, s *corev1.Secret) error {
-	err := g.c.Delete(ctx, s, client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion})
-	switch {
-	case err == nil:
-		return nil
-	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
-		return ErrGrantNotFound
-	default:
-		return fmt.Errorf("removing grant %s: %w", s.Name, err)
-	}
+	return lostRace(g.c.Delete(ctx, s, client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion}), "removing", s.Name)
 }
 
 // consume reads and removes the grant of token: single use.
