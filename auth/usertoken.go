@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -120,7 +122,7 @@ func (s *Service) issueUserTokens(ctx context.Context, sess userSession) (*token
 
 	sess.Environment = p.Environment
 	if sess.Family == "" {
-		if sess.Family, err = randomID(); err != nil {
+		if sess.Family, err = newLoginFamily(); err != nil {
 			return nil, err
 		}
 	}
@@ -174,4 +176,14 @@ func refreshExpiry(sess userSession, now time.Time, refreshLifetime, upstreamLif
 		}
 	}
 	return exp
+}
+
+// newLoginFamily returns a random id of a login's refresh tokens, in hex so that it is always a
+// valid label value.
+func newLoginFamily() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("reading random bytes: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }
