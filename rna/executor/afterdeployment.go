@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
-	"strings"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
@@ -79,18 +78,4 @@ func afterDeploymentGates(analyses []rolloutv1alpha1.AfterDeploymentAnalysis, we
 
 // parseAfterDeploymentGate returns the index an afterDeployment gate names ("afterDeployment[1]"
 // → 1), or -1 when it names none.
-func parseAfterDeploymentGate(gate string) int {
-	inner, ok := strings.CutPrefix(gate, afterDeploymentPrefix)
-	if !ok {
-		return -1
-	}
-	inner, ok = strings.CutSuffix(inner, "]")
-	if !ok {
-		return -1
-	}
-	i, err := strconv.Atoi(inner)
-	if err != nil || i < 0 {
-		return -1
-	}
-	return i
-}
+func parseAfterDeploymentGate(gate string) int { return parseIndexedGate(gate, afterDeploymentPrefix) }

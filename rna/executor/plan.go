@@ -144,8 +144,12 @@ func TimeoutOf(spec *rolloutv1alpha1.RolloutSpec) time.Duration {
 
 // parseGate returns the step index a gate names ("steps[3]" → 3), or -1 when it names no canary
 // step (empty, or another form).
-func parseGate(gate string) int {
-	inner, ok := strings.CutPrefix(gate, "steps[")
+func parseGate(gate string) int { return parseIndexedGate(gate, "steps[") }
+
+// parseIndexedGate returns the index of a gate of the form <prefix><index>] ("steps[" and
+// "steps[3]" → 3), or -1 when the gate has another form.
+func parseIndexedGate(gate, prefix string) int {
+	inner, ok := strings.CutPrefix(gate, prefix)
 	if !ok {
 		return -1
 	}

@@ -134,8 +134,7 @@ func envInt(b *testing.B, name string, def int) int {
 	return n
 }
 
-// manifest is the application: a ConfigMap and a 2-replica apps/v1 Deployment. Any image works on
-// kwok's simulated nodes.
+// manifest is the application: a ConfigMap and an apps/v1 Deployment of replicas (sizedManifest).
 func manifest(name, tag string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: ConfigMap
@@ -144,22 +143,7 @@ metadata:
 data:
   version: %[2]s
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[1]s
-spec:
-  replicas: %[3]d
-  selector:
-    matchLabels: {app: %[1]s}
-  template:
-    metadata:
-      labels: {app: %[1]s}
-    spec:
-      containers:
-        - name: app
-          image: ghcr.io/aurora-cd/%[1]s:%[2]s
-`, name, tag, replicas)
+`, name, tag) + sizedManifest(name, tag, replicas)
 }
 
 // manifestObjects parses a manifest into its objects, in order.
