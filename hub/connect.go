@@ -73,7 +73,6 @@ func (s *Server) serveTunnel(stream tunnelv1.Tunnel_ConnectServer) error {
 		defer expire.Stop()
 	}
 	go sess.runReceiver()
-	go sess.runCloudWriter()
 	go sess.runSender(&tunnelv1.Welcome{
 		SessionId: sess.id, HubReplica: s.opts.Replica,
 		HeartbeatIntervalMs: uint32(s.opts.HeartbeatInterval.Milliseconds()),
@@ -201,8 +200,9 @@ func (s *Server) newSession(stream tunnelv1.Tunnel_ConnectServer, key agentKey, 
 		stream: stream, ctx: ctx, end: end,
 		queue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize), proxyQueue: make(chan *tunnelv1.Envelope, s.opts.SendQueueSize),
 		agentRequests: make(chan struct{}, maxAgentRequests), wake: make(chan struct{}, 1), senderDone: make(chan struct{}),
-		writes: newPendingWrites(), held: heldRollouts(hello.GetRollouts()),
+		held: heldRollouts(hello.GetRollouts()),
 	}
+	sess.writes = newPendingWrites(func() { go sess.writeToCloud() })
 	if p, ok := peer.FromContext(stream.Context()); ok && p.Addr != nil {
 		sess.remoteAddress = p.Addr.String()
 	}

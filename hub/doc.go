@@ -35,8 +35,8 @@
 // gets there, so a burst of changes coalesces instead of queueing.
 //
 // The other way, the receiver never waits for the API server: a RolloutStatus or an Ack of an apply
-// only records what the cloud Rollout needs (pendingwrites.go), and the session's cloud writer
-// writes each Rollout's latest status and applied generation in one status write, then
+// only records what the cloud Rollout needs (pendingwrites.go), and a cloud writer, started while
+// writes wait, writes each Rollout's latest status and applied generation in one status write, then
 // acknowledges the status. A status that a newer one of the same Rollout replaced before it was
 // written is acknowledged at once (the newer one carries the whole status), so a flood of updates
 // costs one write per Rollout at a time, however fast the agent sends.
@@ -70,6 +70,7 @@
 // # Scale
 //
 // One shared, label-filtered cache of Rollouts (indexed by agent) serves every session; nothing is
-// watched per agent. A session costs four goroutines (the stream handler, a sender, a receiver
-// and a cloud writer) on top of gRPC's own, and small maps of the Rollouts the agent holds.
+// watched per agent. A session costs three goroutines (the stream handler, a sender and a
+// receiver; a cloud writer only while writes wait) on top of gRPC's own, and small maps of the
+// Rollouts the agent holds.
 package hub

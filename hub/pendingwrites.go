@@ -21,19 +21,23 @@ type pendingWrite struct {
 }
 
 // pendingWrites coalesces a session's cloud writes per Rollout, so that the receiver never waits
-// for the API server: it only records what arrived, and one writer per session writes the latest
-// of each Rollout in arrival order. A status that a newer one of the same Rollout replaces before
-// it is written needs no write of its own: the newer one carries the whole status.
+// for the API server: it only records what arrived, and one writer at a time writes the latest of
+// each Rollout in arrival order. A status that a newer one of the same Rollout replaces before it
+// is written needs no write of its own: the newer one carries the whole status. The writer runs
+// only while writes wait (startWriter starts it; it ends when take finds nothing), so an idle
+// tunnel costs no goroutine for it.
 type pendingWrites struct {
-	mu    sync.Mutex
-	byUID map[types.UID]*pendingWrite
-	order []types.UID
-	ready chan struct{}
+	mu      sync.Mutex
+	byUID   map[types.UID]*pendingWrite
+	order   []types.UID
+	writing bool
+	// startWriter starts a writer that calls take until it reports nothing waits.
+	startWriter func()
 }
 
-// newPendingWrites returns an empty set of pending writes.
-func newPendingWrites() *pendingWrites {
-	return &pendingWrites{byUID: make(map[types.UID]*pendingWrite), ready: make(chan struct{}, 1)}
+// newPendingWrites returns an empty set of pending writes whose writer startWriter starts.
+func newPendingWrites(startWriter func()) *pendingWrites {
+	return &pendingWrites{byUID: make(map[types.UID]*pendingWrite), startWriter: startWriter}
 }
 
 // addStatus records a status reported in message id. It returns the id of a message that needs no
@@ -41,6 +45,7 @@ func newPendingWrites() *pendingWrites {
 // when none, and full when the Rollout would be one too many to wait.
 func (p *pendingWrites) addStatus(id uint64, report reportedStatus) (superseded uint64, full bool) {
 	p.mu.Lock()
+	defer p.wakeWriter()
 	defer p.mu.Unlock()
 	w, ok := p.entry(report.ref)
 	if !ok {
@@ -60,8 +65,9 @@ func (p *pendingWrites) addStatus(id uint64, report reportedStatus) (superseded 
 // addApplied records that the agent acknowledged applying ref's generation.
 func (p *pendingWrites) addApplied(ref rolloutRef) {
 	p.mu.Lock()
+	defer p.wakeWriter()
 	defer p.mu.Unlock()
-	w, _ := p.entryUnbounded(ref)
+	w := p.entryUnbounded(ref)
 	w.applied = max(w.applied, ref.Generation)
 }
 
@@ -73,29 +79,38 @@ func (p *pendingWrites) entry(ref rolloutRef) (*pendingWrite, bool) {
 	if len(p.byUID) >= maxPendingRollouts {
 		return nil, false
 	}
-	return p.entryUnbounded(ref)
+	return p.entryUnbounded(ref), true
 }
 
 // entryUnbounded returns the pending write of ref, adding it in any case.
-func (p *pendingWrites) entryUnbounded(ref rolloutRef) (*pendingWrite, bool) {
+func (p *pendingWrites) entryUnbounded(ref rolloutRef) *pendingWrite {
 	if w, ok := p.byUID[ref.UID]; ok {
-		return w, true
+		return w
 	}
 	w := &pendingWrite{ref: ref}
 	p.byUID[ref.UID] = w
 	p.order = append(p.order, ref.UID)
-	select {
-	case p.ready <- struct{}{}:
-	default:
-	}
-	return w, true
+	return w
 }
 
-// take removes and returns the write that waited longest, false when none waits.
+// wakeWriter starts the writer when writes wait and none runs.
+func (p *pendingWrites) wakeWriter() {
+	p.mu.Lock()
+	start := !p.writing && len(p.order) > 0
+	p.writing = p.writing || start
+	p.mu.Unlock()
+	if start {
+		p.startWriter()
+	}
+}
+
+// take removes and returns the write that waited longest. False means none waits, and the writer
+// that called it must end: the next write starts a new one.
 func (p *pendingWrites) take() (pendingWrite, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.order) == 0 {
+		p.writing = false
 		return pendingWrite{}, false
 	}
 	uid := p.order[0]
@@ -105,6 +120,3 @@ func (p *pendingWrites) take() (pendingWrite, bool) {
 	delete(p.byUID, uid)
 	return *w, true
 }
-
-// signal is ready (once) when writes were added since it was last drained.
-func (p *pendingWrites) signal() <-chan struct{} { return p.ready }

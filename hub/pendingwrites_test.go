@@ -48,7 +48,8 @@ func TestPendingWritesCoalescePerRollout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPendingWrites()
+			starts := 0
+			p := newPendingWrites(func() { starts++ })
 			for i, a := range tt.adds {
 				if a.id == 0 {
 					p.addApplied(a.applied)
@@ -59,10 +60,8 @@ func TestPendingWritesCoalescePerRollout(t *testing.T) {
 					t.Fatalf("add %d: superseded %d full %v, want superseded %d", i, superseded, full, a.superseded)
 				}
 			}
-			select {
-			case <-p.signal():
-			default:
-				t.Fatal("no signal after adds")
+			if starts != 1 {
+				t.Fatalf("the writer was started %d times for one burst of writes, want once", starts)
 			}
 			for i, want := range tt.want {
 				got, ok := p.take()
@@ -84,7 +83,7 @@ func TestPendingWritesCoalescePerRollout(t *testing.T) {
 }
 
 func TestPendingWritesBound(t *testing.T) {
-	p := newPendingWrites()
+	p := newPendingWrites(func() {})
 	t0 := time.Now()
 	for i := range maxPendingRollouts {
 		r := reportedStatus{ref: rolloutRef{UID: types.UID(string(rune('a'+i%26)) + time.Duration(i).String())}, observedAt: t0}
@@ -112,3 +111,29 @@ func TestPendingWritesBound(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestPendingWritesStartAWriterOnlyWhileWritesWait(t *testing.T) {
+	starts := 0
+	p := newPendingWrites(func() { starts++ })
+	at := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	p.addStatus(1, reportedStatus{ref: rolloutRef{UID: "a"}, observedAt: at})
+	p.addApplied(rolloutRef{UID: "b", Generation: 2})
+	if starts != 1 {
+		t.Fatalf("%d writers started for writes added while one runs, want 1", starts)
+	}
+	for range 2 {
+		if _, ok := p.take(); !ok {
+			t.Fatal("a write that waits was not taken")
+		}
+	}
+	if _, ok := p.take(); ok {
+		t.Fatal("take found a write after all were taken")
+	}
+	p.addStatus(2, reportedStatus{ref: rolloutRef{UID: "a"}, observedAt: at.Add(time.Second)})
+	if starts != 2 {
+		t.Fatalf("no new writer once the last one ended (%d started), want a second", starts)
+	}
+	if _, full := p.addStatus(3, reportedStatus{ref: rolloutRef{UID: "a"}, observedAt: at}); full || starts != 2 {
+		t.Fatalf("a status of a Rollout already waiting started writer %d (full %v), want none", starts, full)
+	}
+}

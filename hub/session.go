@@ -20,11 +20,11 @@ import (
 // errSessionEnded is returned to whoever waits on a session that ended.
 var errSessionEnded = errors.New("the agent's tunnel ended")
 
-// session is one agent's live stream. Four goroutines serve it: the stream handler, which waits
+// session is one agent's live stream. Three or four goroutines serve it: the stream handler, which waits
 // for the session to end and returns (so that gRPC cancels the stream, unblocking everything);
-// the sender, the only one that sends; the receiver, the only one that receives; and the cloud
-// writer, which writes what the agent reported to the cloud Rollouts (pendingWrites), so that a
-// slow API server never holds up the receiver.
+// the sender, the only one that sends; the receiver, the only one that receives; and, while
+// writes wait, the cloud writer, which writes what the agent reported to the cloud Rollouts
+// (pendingWrites), so that a slow API server never holds up the receiver.
 //
 // Backpressure: messages for the agent wait in a bounded queue (Options.SendQueueSize) that the
 // sender drains. Whoever enqueues waits at most Options.SendTimeout for room; a queue still full
@@ -393,34 +393,28 @@ func (s *session) handleStatus(id uint64, msg *tunnelv1.RolloutStatus) {
 // errWritesBacklogged refuses a status while too many Rollouts of the session wait to be written.
 var errWritesBacklogged = errors.New("too many Rollout statuses wait to be written")
 
-// runCloudWriter writes what the agent reported to the cloud Rollouts until the session ends, one
-// Rollout at a time and always the latest of each, and acknowledges each status once written.
-// What waits when the session ends is dropped: the agent sends every status again on its next
-// stream and the Hello of that stream names the generations it holds.
-func (s *session) runCloudWriter() {
-	for {
-		select {
-		case <-s.ctx.Done():
+// writeToCloud writes what the agent reported to the cloud Rollouts, one Rollout at a time and
+// always the latest of each, and acknowledges each status once written; it ends when nothing waits
+// (pendingWrites starts it again) or the session ends. What waits when the session ends is
+// dropped: the agent sends every status again on its next stream and the Hello of that stream names
+// the generations it holds.
+func (s *session) writeToCloud() {
+	for s.ctx.Err() == nil {
+		pending, ok := s.writes.take()
+		if !ok {
 			return
-		case <-s.writes.signal():
 		}
-		for s.ctx.Err() == nil {
-			pending, ok := s.writes.take()
-			if !ok {
-				break
-			}
-			err := s.hub.rollouts.writePending(s.ctx, s.key, pending)
-			if pending.status != nil {
-				s.acknowledgeStatus(pending.statusID, pending.ref.Name, err)
+		err := s.hub.rollouts.writePending(s.ctx, s.key, pending)
+		if pending.status != nil {
+			s.acknowledgeStatus(pending.statusID, pending.ref.Name, err)
+			continue
+		}
+		if err != nil && s.ctx.Err() == nil {
+			if isRefusal(err) {
+				s.log.V(1).Info("Not recording an applied generation", "rollout", pending.ref.Name, "reason", err.Error())
 				continue
 			}
-			if err != nil && s.ctx.Err() == nil {
-				if isRefusal(err) {
-					s.log.V(1).Info("Not recording an applied generation", "rollout", pending.ref.Name, "reason", err.Error())
-					continue
-				}
-				s.log.Error(err, "Recording an applied generation failed", "rollout", pending.ref.Name, "generation", pending.applied)
-			}
+			s.log.Error(err, "Recording an applied generation failed", "rollout", pending.ref.Name, "generation", pending.applied)
 		}
 	}
 }
