@@ -249,3 +249,26 @@ func TestSealerIgnoresLaterChangesToTheKeySlice(t *testing.T) {
 		t.Fatalf("Open after clearing the caller's key slice: %v", err)
 	}
 }
+
+func TestLooksSealed(t *testing.T) {
+	key, err := NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.Seal([]byte("value"), []byte("ns/aurora-secrets/key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in   []byte
+		want bool
+	}{{sealed, true}, {[]byte("value"), false}, {[]byte("AEN"), false}, {nil, false}} {
+		if got := LooksSealed(tc.in); got != tc.want {
+			t.Errorf("LooksSealed(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

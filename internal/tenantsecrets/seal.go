@@ -1,7 +1,6 @@
 package tenantsecrets
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -10,9 +9,6 @@ import (
 
 // ErrNoMasterKey means no master key is configured, so secrets can be neither sealed nor opened.
 var ErrNoMasterKey = errors.New("no master key is configured (--master-key-file), so tenant secrets cannot be sealed or opened")
-
-// sealedMagic starts every value envelope seals (see the layout in internal/envelope/format.go).
-var sealedMagic = []byte("AENV")
 
 // Seal seals value for key of namespace's store.
 func Seal(sealer *envelope.Sealer, namespace, key string, value []byte) ([]byte, error) {
@@ -33,7 +29,7 @@ func Open(sealer *envelope.Sealer, namespace, key string, stored []byte) ([]byte
 	if sealer == nil {
 		return nil, fmt.Errorf("secret %q: %w", key, ErrNoMasterKey)
 	}
-	if !bytes.HasPrefix(stored, sealedMagic) {
+	if !envelope.LooksSealed(stored) {
 		return nil, fmt.Errorf("secret %q of Secret %s/%s is not sealed (it was written as plain text, not through the API), so it is not used; %s",
 			key, namespace, StoreName, howToSet(key))
 	}
