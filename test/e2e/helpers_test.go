@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
+	"github.com/aurora-cd/aurora/internal/testcluster"
 )
 
 // app is an apps/v1 Deployment manifest of potato-facts with an image tag; a version whose pods
@@ -115,19 +116,7 @@ func readyPodsByImage(ctx context.Context, target, application string) map[strin
 	GinkgoHelper()
 	pods := &corev1.PodList{}
 	Expect(env.Targets[target].Client.List(ctx, pods, client.InNamespace(application), client.MatchingLabels{"app": application})).To(Succeed())
-	counts := map[string]int{}
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				image := p.Spec.Containers[0].Image
-				counts[image[strings.LastIndex(image, ":")+1:]]++
-			}
-		}
-	}
-	return counts
+	return testcluster.ReadyPodsByImageTag(pods.Items)
 }
 
 // expectPods waits until the target runs exactly the given Ready pods per image tag.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -16,6 +15,7 @@ import (
 	deployv1alpha1 "github.com/aurora-cd/aurora/api/deploy/v1alpha1"
 	rolloutv1alpha1 "github.com/aurora-cd/aurora/api/rollout/v1alpha1"
 	"github.com/aurora-cd/aurora/controllers/deployment"
+	"github.com/aurora-cd/aurora/internal/testcluster"
 )
 
 // replicas of every application of the suite.
@@ -90,19 +90,7 @@ func readyPods(ctx context.Context, application string) map[string]int {
 	if err := target.Client.List(ctx, pods, client.InNamespace(application), client.MatchingLabels{"app": application}); err != nil {
 		return nil
 	}
-	counts := map[string]int{}
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				image := p.Spec.Containers[0].Image
-				counts[image[strings.LastIndex(image, ":")+1:]]++
-			}
-		}
-	}
-	return counts
+	return testcluster.ReadyPodsByImageTag(pods.Items)
 }
 
 // expectPods waits until the target runs exactly these Ready pods per tag.
